@@ -1,0 +1,248 @@
+//! Conversation history: items stored once, shared by `Arc`, serialized once.
+//!
+//! Each item's JSON is rendered when it is appended and kept beside it, so building a model
+//! request or a recording line is a copy of bytes, never a re-serialization. A snapshot is an
+//! `Arc` clone of the item list; appending after a snapshot copies pointers, never items.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use crate::error::StateError;
+use crate::items::ResponseItem;
+
+/// One history item with its JSON rendered once.
+#[derive(Debug, PartialEq)]
+pub struct HistoryItem {
+    item: ResponseItem,
+    json: Box<str>,
+}
+
+impl HistoryItem {
+    /// Wrap an item, rendering its JSON now.
+    pub fn new(item: ResponseItem) -> Self {
+        // Serializing our own enum of strings cannot fail; fall back to an empty object rather
+        // than panicking if serde ever says otherwise.
+        let json = serde_json::to_string(&item)
+            .unwrap_or_else(|_| String::from("{}"))
+            .into_boxed_str();
+        Self { item, json }
+    }
+
+    /// The item.
+    pub fn item(&self) -> &ResponseItem {
+        &self.item
+    }
+
+    /// The item's JSON, rendered once when it entered history.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+}
+
+/// The list of history items at one moment; cheap to clone and to hold.
+#[derive(Debug, Clone, Default)]
+pub struct HistorySnapshot {
+    items: Arc<Vec<Arc<HistoryItem>>>,
+}
+
+impl HistorySnapshot {
+    /// The items, oldest first.
+    pub fn items(&self) -> &[Arc<HistoryItem>] {
+        &self.items
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Iterate over the items.
+    pub fn iter(&self) -> impl Iterator<Item = &ResponseItem> {
+        self.items.iter().map(|h| h.item())
+    }
+
+    /// The items as a JSON array, by concatenating each item's cached JSON.
+    pub fn to_json_array(&self) -> String {
+        let len: usize = self.items.iter().map(|h| h.json.len() + 1).sum();
+        let mut out = String::with_capacity(len + 2);
+        out.push('[');
+        for (i, h) in self.items.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str(&h.json);
+        }
+        out.push(']');
+        out
+    }
+
+    /// Whether this list is well formed; see [`ConversationHistory::check_well_formed`].
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::MalformedHistory`] naming the first problem found.
+    pub fn check_well_formed(&self) -> Result<(), StateError> {
+        check_pairs(self.iter())
+    }
+}
+
+/// The conversation so far.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationHistory {
+    items: Arc<Vec<Arc<HistoryItem>>>,
+}
+
+impl ConversationHistory {
+    /// An empty history.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A history holding these items, in order.
+    pub fn from_items(items: impl IntoIterator<Item = ResponseItem>) -> Self {
+        let mut history = Self::new();
+        history.record_items(items);
+        history
+    }
+
+    /// Append items, in order; returns the stored items so the caller can record the same
+    /// bytes without serializing again.
+    pub fn record_items(
+        &mut self,
+        items: impl IntoIterator<Item = ResponseItem>,
+    ) -> Vec<Arc<HistoryItem>> {
+        let added: Vec<Arc<HistoryItem>> = items
+            .into_iter()
+            .map(|i| Arc::new(HistoryItem::new(i)))
+            .collect();
+        self.record_shared(added.iter().cloned());
+        added
+    }
+
+    /// Append items that are already wrapped (for example replayed from a recording).
+    pub fn record_shared(&mut self, items: impl IntoIterator<Item = Arc<HistoryItem>>) {
+        Arc::make_mut(&mut self.items).extend(items);
+    }
+
+    /// Replace the whole history (compaction).
+    pub fn replace(&mut self, items: impl IntoIterator<Item = ResponseItem>) {
+        self.items = Arc::new(Vec::new());
+        self.record_items(items);
+    }
+
+    /// A snapshot of the items; O(1), shares every item.
+    pub fn snapshot(&self) -> HistorySnapshot {
+        HistorySnapshot {
+            items: Arc::clone(&self.items),
+        }
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Iterate over the items, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &ResponseItem> {
+        self.items.iter().map(|h| h.item())
+    }
+
+    /// Check that every tool call has exactly one output, after it, and every output answers a
+    /// call.
+    ///
+    /// # Errors
+    ///
+    /// [`StateError::MalformedHistory`] naming the first problem found.
+    pub fn check_well_formed(&self) -> Result<(), StateError> {
+        check_pairs(self.iter())
+    }
+
+    /// The calls that have no output yet, in call order.
+    pub fn open_calls(&self) -> Vec<String> {
+        let mut open: Vec<String> = Vec::new();
+        for item in self.iter() {
+            if let Some(id) = item.call_id() {
+                open.push(id.to_owned());
+            } else if let Some(id) = item.output_call_id() {
+                open.retain(|c| c != id);
+            }
+        }
+        open
+    }
+
+    /// Close every open call with an "aborted" output that keeps what the tool produced so far.
+    ///
+    /// `partial` gives the partial output of a call, if any was seen. Returns the outputs
+    /// appended, in call order.
+    pub fn close_open_calls(
+        &mut self,
+        partial: &HashMap<String, String>,
+    ) -> Vec<Arc<HistoryItem>> {
+        let outputs: Vec<ResponseItem> = self
+            .open_calls()
+            .into_iter()
+            .map(|call_id| {
+                let output = aborted_output(partial.get(&call_id).map(String::as_str), None);
+                ResponseItem::FunctionCallOutput { call_id, output }
+            })
+            .collect();
+        self.record_items(outputs)
+    }
+}
+
+/// The model-visible output of a tool call cut short by an interrupt.
+///
+/// Keeps whatever the tool printed before it was stopped, and how long it had run when known.
+pub fn aborted_output(partial: Option<&str>, elapsed_ms: Option<u64>) -> String {
+    let mut out = match elapsed_ms {
+        Some(ms) => format!("aborted by user after {:.1}s", ms as f64 / 1000.0),
+        None => String::from("aborted by user"),
+    };
+    if let Some(p) = partial.filter(|p| !p.is_empty()) {
+        out.push_str("\noutput before it was aborted:\n");
+        out.push_str(p);
+    }
+    out
+}
+
+fn check_pairs<'a>(items: impl Iterator<Item = &'a ResponseItem>) -> Result<(), StateError> {
+    let mut seen_calls: HashSet<&str> = HashSet::new();
+    let mut answered: HashSet<&str> = HashSet::new();
+    for item in items {
+        if let Some(id) = item.call_id() {
+            if !seen_calls.insert(id) {
+                return Err(malformed(format!("tool call {id} appears twice")));
+            }
+        } else if let Some(id) = item.output_call_id() {
+            if !seen_calls.contains(id) {
+                return Err(malformed(format!(
+                    "output for {id} has no call before it"
+                )));
+            }
+            if !answered.insert(id) {
+                return Err(malformed(format!("tool call {id} has more than one output")));
+            }
+        }
+    }
+    if let Some(open) = seen_calls.iter().find(|c| !answered.contains(*c)) {
+        return Err(malformed(format!("tool call {open} has no output")));
+    }
+    Ok(())
+}
+
+fn malformed(reason: String) -> StateError {
+    StateError::MalformedHistory { reason }
+}
+
+#[cfg(test)]
+mod tests;

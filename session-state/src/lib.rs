@@ -1,0 +1,32 @@
+//! Pure data of an agent session: the protocol, conversation history, session and turn state,
+//! the turn diff tracker and token accounting.
+//!
+//! Every other crate of the workspace stands on this one. It must never do I/O: no files, no
+//! sockets, no processes, no clocks. Time and ids come in as values.
+
+mod base64_bytes;
+mod diff;
+mod error;
+mod history;
+mod items;
+mod protocol;
+mod session;
+mod tokens;
+mod turn;
+
+pub use crate::diff::TurnDiffTracker;
+pub use crate::error::StateError;
+pub use crate::history::{ConversationHistory, HistoryItem, HistorySnapshot, aborted_output};
+pub use crate::items::{ContentItem, ReasoningSummaryPart, ResponseItem};
+pub use crate::protocol::{
+    AskForApproval, Event, EventMsg, ExecOutputStream, FileChange, InputItem, Op,
+    ReasoningEffort, ReasoningSummary, ReviewDecision, SandboxPolicy, Submission,
+    SubmissionParseError, TurnAbortReason, TurnContextOverride, parse_submission,
+};
+pub use crate::session::{SessionState, TurnContext};
+pub use crate::tokens::{
+    RateLimitSnapshot, RateLimitWindow, TokenAccounting, TokenUsage, TokenUsageInfo,
+};
+pub use crate::turn::{
+    ActiveTurn, ApprovalKind, CancelToken, CleanupReport, OpenCall, TaskKind, TurnState,
+};
