@@ -1,1 +1,47 @@
-//! placeholder
+//! Service ports of an agent session and their real implementations.
+//!
+//! The core talks to the outside world only through these traits: [`Recorder`], [`Shell`],
+//! [`Notifier`], [`ModelClient`] and [`FileSystem`]. Each has a real implementation here, in-memory
+//! fakes where tests need them, and mockall mocks behind the `mocks` feature. This crate must not
+//! know about turns, approvals or the session façade.
+
+mod fs;
+mod fs_memory;
+mod fs_real;
+mod model;
+mod notifier;
+mod recorder;
+mod recorder_memory;
+mod scripted;
+mod services;
+mod shell;
+mod shell_process;
+// -- implementation modules added by area below (keep one line each) --
+
+pub use crate::fs::{FileSystem, FsError};
+pub use crate::fs_memory::MemoryFileSystem;
+pub use crate::fs_real::RealFileSystem;
+pub use crate::model::{
+    ModelClient, ModelError, ModelEvent, ModelRequest, ModelStream, ReasoningOptions, ToolSpec,
+};
+pub use crate::notifier::{NoopNotifier, Notification, Notifier};
+pub use crate::recorder::{
+    CompactedItem, ListFilter, Recorder, RecorderError, ResumedSession, RolloutItem, SessionMeta,
+    SessionSummary, is_recorded_event,
+};
+pub use crate::recorder_memory::MemoryRecorder;
+pub use crate::scripted::{Script, ScriptStep, ScriptedModel, ScriptedResponse};
+pub use crate::services::{SessionServices, SessionServicesBuilder};
+pub use crate::shell::{ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, ShellError, UserShell};
+pub use crate::shell_process::ProcessShell;
+// -- implementation re-exports added by area below --
+
+/// mockall mocks of every port (feature `mocks`).
+#[cfg(any(test, feature = "mocks"))]
+pub mod mocks {
+    pub use crate::fs::MockFileSystem;
+    pub use crate::model::MockModelClient;
+    pub use crate::notifier::MockNotifier;
+    pub use crate::recorder::MockRecorder;
+    pub use crate::shell::MockShell;
+}

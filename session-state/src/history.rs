@@ -62,7 +62,7 @@ impl HistorySnapshot {
     }
 
     /// Iterate over the items.
-    pub fn iter(&self) -> impl Iterator<Item = &ResponseItem> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &ResponseItem> + ExactSizeIterator {
         self.items.iter().map(|h| h.item())
     }
 
@@ -153,7 +153,7 @@ impl ConversationHistory {
     }
 
     /// Iterate over the items, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &ResponseItem> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &ResponseItem> + ExactSizeIterator {
         self.items.iter().map(|h| h.item())
     }
 
@@ -184,10 +184,7 @@ impl ConversationHistory {
     ///
     /// `partial` gives the partial output of a call, if any was seen. Returns the outputs
     /// appended, in call order.
-    pub fn close_open_calls(
-        &mut self,
-        partial: &HashMap<String, String>,
-    ) -> Vec<Arc<HistoryItem>> {
+    pub fn close_open_calls(&mut self, partial: &HashMap<String, String>) -> Vec<Arc<HistoryItem>> {
         let outputs: Vec<ResponseItem> = self
             .open_calls()
             .into_iter()
@@ -225,12 +222,12 @@ fn check_pairs<'a>(items: impl Iterator<Item = &'a ResponseItem>) -> Result<(), 
             }
         } else if let Some(id) = item.output_call_id() {
             if !seen_calls.contains(id) {
-                return Err(malformed(format!(
-                    "output for {id} has no call before it"
-                )));
+                return Err(malformed(format!("output for {id} has no call before it")));
             }
             if !answered.insert(id) {
-                return Err(malformed(format!("tool call {id} has more than one output")));
+                return Err(malformed(format!(
+                    "tool call {id} has more than one output"
+                )));
             }
         }
     }

@@ -19,9 +19,9 @@ pub use crate::error::StateError;
 pub use crate::history::{ConversationHistory, HistoryItem, HistorySnapshot, aborted_output};
 pub use crate::items::{ContentItem, ReasoningSummaryPart, ResponseItem};
 pub use crate::protocol::{
-    AskForApproval, Event, EventMsg, ExecOutputStream, FileChange, InputItem, Op,
-    ReasoningEffort, ReasoningSummary, ReviewDecision, SandboxPolicy, Submission,
-    SubmissionParseError, TurnAbortReason, TurnContextOverride, parse_submission,
+    AskForApproval, Event, EventMsg, ExecOutputStream, FileChange, InputItem, Op, ReasoningEffort,
+    ReasoningSummary, ReviewDecision, SandboxPolicy, Submission, SubmissionParseError,
+    TurnAbortReason, TurnContextOverride, parse_submission,
 };
 pub use crate::session::{SessionState, TurnContext};
 pub use crate::tokens::{

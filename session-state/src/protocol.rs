@@ -436,7 +436,10 @@ pub enum EventMsg {
 impl EventMsg {
     /// Whether this event ends a turn (`task_complete` or `turn_aborted`).
     pub fn is_turn_terminal(&self) -> bool {
-        matches!(self, EventMsg::TaskComplete { .. } | EventMsg::TurnAborted { .. })
+        matches!(
+            self,
+            EventMsg::TaskComplete { .. } | EventMsg::TurnAborted { .. }
+        )
     }
 
     /// The `type` tag of this event, as in the JSON.
@@ -487,10 +490,11 @@ pub struct SubmissionParseError {
 ///
 /// Returns [`SubmissionParseError`] when the line is not JSON or not a valid submission.
 pub fn parse_submission(line: &str) -> Result<Submission, SubmissionParseError> {
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|e| SubmissionParseError {
-        id: String::new(),
-        message: format!("invalid JSON: {e}"),
-    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| SubmissionParseError {
+            id: String::new(),
+            message: format!("invalid JSON: {e}"),
+        })?;
     let id = value
         .get("id")
         .and_then(serde_json::Value::as_str)

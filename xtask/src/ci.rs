@@ -30,8 +30,14 @@ pub(crate) enum Step {
 }
 
 /// The order `cargo xtask ci` runs: cheapest and most likely to fail first.
-pub(crate) const CI: &[Step] =
-    &[Step::Fmt, Step::Clippy, Step::Layering, Step::Tidy, Step::Test, Step::Docs];
+pub(crate) const CI: &[Step] = &[
+    Step::Fmt,
+    Step::Clippy,
+    Step::Layering,
+    Step::Tidy,
+    Step::Test,
+    Step::Docs,
+];
 
 impl Step {
     fn name(self) -> &'static str {
@@ -96,7 +102,9 @@ impl Step {
             }
             _ => {}
         }
-        let status = command.status().with_context(|| format!("starting `{}`", self.describe()))?;
+        let status = command
+            .status()
+            .with_context(|| format!("starting `{}`", self.describe()))?;
         if !status.success() {
             bail!("`{}` exited with {status}", self.describe());
         }
@@ -124,7 +132,11 @@ pub(crate) fn run(root: &Path, steps: &[Step]) -> Result<()> {
         }
     }
     if steps.len() > 1 {
-        eprintln!("==> all {} steps ok in {:.1}s", steps.len(), started.elapsed().as_secs_f64());
+        eprintln!(
+            "==> all {} steps ok in {:.1}s",
+            steps.len(),
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(())
 }

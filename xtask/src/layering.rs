@@ -32,17 +32,48 @@ struct Layer {
 }
 
 const LAYERS: &[Layer] = &[
-    Layer { name: STATE, rank: Some(0), may_depend_on: &[] },
-    Layer { name: SERVICES, rank: Some(1), may_depend_on: &[STATE] },
-    Layer { name: CORE, rank: Some(2), may_depend_on: &[STATE, SERVICES] },
-    Layer { name: CLI, rank: Some(3), may_depend_on: &[CORE, SERVICES] },
-    Layer { name: TESTS, rank: Some(4), may_depend_on: &[STATE, SERVICES, CORE, CLI] },
-    Layer { name: XTASK, rank: None, may_depend_on: &[] },
+    Layer {
+        name: STATE,
+        rank: Some(0),
+        may_depend_on: &[],
+    },
+    Layer {
+        name: SERVICES,
+        rank: Some(1),
+        may_depend_on: &[STATE],
+    },
+    Layer {
+        name: CORE,
+        rank: Some(2),
+        may_depend_on: &[STATE, SERVICES],
+    },
+    Layer {
+        name: CLI,
+        rank: Some(3),
+        may_depend_on: &[CORE, SERVICES],
+    },
+    Layer {
+        name: TESTS,
+        rank: Some(4),
+        may_depend_on: &[STATE, SERVICES, CORE, CLI],
+    },
+    Layer {
+        name: XTASK,
+        rank: None,
+        may_depend_on: &[],
+    },
 ];
 
 /// The only direct normal dependencies `session-state` may have. A new one needs a design reason
 /// and its own commit that updates this list.
-const STATE_ALLOWED_DEPS: &[&str] = &["serde", "serde_json", "thiserror", "tokio", "base64", "similar"];
+const STATE_ALLOWED_DEPS: &[&str] = &[
+    "serde",
+    "serde_json",
+    "thiserror",
+    "tokio",
+    "base64",
+    "similar",
+];
 
 /// The tokio features `session-state` may use: oneshot waiters, nothing that does I/O.
 const STATE_TOKIO_FEATURES: &[&str] = &["sync"];
@@ -85,7 +116,7 @@ pub(crate) enum Rule {
 }
 
 /// One broken rule, rendered as `subject: message`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Violation {
     /// The rule broken.
     pub(crate) rule: Rule,
@@ -111,8 +142,10 @@ pub(crate) fn check(metadata: &Metadata, sources: &SourceView) -> Vec<Violation>
         check_state_closure(metadata, state, &mut out);
     }
     source::check(sources, &mut out);
-    let unique: BTreeSet<Violation> = out.into_iter().collect();
-    unique.into_iter().collect()
+    // Sorted by where, then what, so related lines sit together in the report.
+    out.sort_by(|a, b| (&a.subject, &a.message, a.rule).cmp(&(&b.subject, &b.message, b.rule)));
+    out.dedup();
+    out
 }
 
 /// Runs the check on the workspace at `root` and prints each violation on its own line.
@@ -129,7 +162,10 @@ pub(crate) fn run(root: &Path) -> Result<()> {
     for violation in &violations {
         eprintln!("{violation}");
     }
-    bail!("{} layering violation(s); see DESIGN.md's crate table", violations.len())
+    bail!(
+        "{} layering violation(s); see DESIGN.md's crate table",
+        violations.len()
+    )
 }
 
 fn layer(name: &str) -> Option<&'static Layer> {
@@ -162,10 +198,9 @@ fn check_edges(metadata: &Metadata, out: &mut Vec<Violation>) {
             });
             continue;
         };
-        let workspace_deps = package
-            .dependencies
-            .iter()
-            .filter(|d| d.source.is_none() && names.contains(d.name.as_str()) && d.name != package.name);
+        let workspace_deps = package.dependencies.iter().filter(|d| {
+            d.source.is_none() && names.contains(d.name.as_str()) && d.name != package.name
+        });
         for dep in workspace_deps {
             // An edge to an unknown crate is reported once, as that crate's `UnknownCrate`.
             let Some(to) = layer(&dep.name) else { continue };
@@ -271,7 +306,11 @@ fn check_state_closure(metadata: &Metadata, state: &Package, out: &mut Vec<Viola
         return;
     };
     let nodes: HashMap<&str, _> = resolve.nodes.iter().map(|n| (n.id.as_str(), n)).collect();
-    let name_of = |id: &str| metadata.package(id).map_or_else(|| id.to_owned(), |p| p.name.clone());
+    let name_of = |id: &str| {
+        metadata
+            .package(id)
+            .map_or_else(|| id.to_owned(), |p| p.name.clone())
+    };
     // Breadth-first, remembering how each package was reached so a violation shows the path.
     let mut parent: HashMap<&str, &str> = HashMap::new();
     let mut queue = VecDeque::from([state.id.as_str()]);
@@ -289,11 +328,18 @@ fn check_state_closure(metadata: &Metadata, state: &Package, out: &mut Vec<Viola
         let Some(node) = nodes.get(id) else { continue };
         for dep in node.deps.iter().filter(|d| d.is_normal()) {
             let dep_id = dep.pkg.as_str();
+            let name = name_of(dep_id);
+            // Every package reaching tokio declares its own features, even when tokio was
+            // already reached another way; `session-state`'s own are checked by
+            // `check_state_direct`.
+            if name == "tokio" && id != state.id {
+                let subject = format!("{} -> {name}", path_to(&parent, id));
+                check_declared_tokio(metadata, id, &subject, out);
+            }
             if dep_id == state.id || parent.contains_key(dep_id) {
                 continue;
             }
             parent.insert(dep_id, id);
-            let name = name_of(dep_id);
             if IO_CRATES.contains(&name.as_str()) {
                 out.push(Violation {
                     rule: Rule::IoCrate,
@@ -301,11 +347,7 @@ fn check_state_closure(metadata: &Metadata, state: &Package, out: &mut Vec<Viola
                     message: format!("I/O crate {name} in session-state's dependency closure"),
                 });
             }
-            if name == "tokio" {
-                if id != state.id {
-                    check_declared_tokio(metadata, id, &path_to(&parent, dep_id), out);
-                }
-            } else {
+            if name != "tokio" {
                 queue.push_back(dep_id);
             }
         }
@@ -315,7 +357,9 @@ fn check_state_closure(metadata: &Metadata, state: &Package, out: &mut Vec<Viola
 /// Checks the tokio features that package `id`, a transitive dependency of `session-state`,
 /// declares.
 fn check_declared_tokio(metadata: &Metadata, id: &str, subject: &str, out: &mut Vec<Violation>) {
-    let Some(package) = metadata.package(id) else { return };
+    let Some(package) = metadata.package(id) else {
+        return;
+    };
     let mut extra: Vec<&str> = package
         .dependencies
         .iter()

@@ -149,13 +149,16 @@ impl Metadata {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        let json = String::from_utf8(output.stdout).context("`cargo metadata` printed non-UTF-8")?;
+        let json =
+            String::from_utf8(output.stdout).context("`cargo metadata` printed non-UTF-8")?;
         Metadata::parse(&json)
     }
 
     /// The workspace member packages.
     pub(crate) fn members(&self) -> impl Iterator<Item = &Package> {
-        self.packages.iter().filter(|p| self.workspace_members.contains(&p.id))
+        self.packages
+            .iter()
+            .filter(|p| self.workspace_members.contains(&p.id))
     }
 
     /// The package with the given id, if the graph has it.

@@ -51,7 +51,10 @@ pub(crate) fn check(root: &Path) -> Result<Vec<Problem>> {
     files.sort();
     let mut problems = Vec::new();
     for path in files {
-        let rel = path.strip_prefix(root).map(Path::to_path_buf).unwrap_or_else(|_| path.clone());
+        let rel = path
+            .strip_prefix(root)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|_| path.clone());
         let name = rel.to_string_lossy().into_owned();
         if PENDING_SNAPSHOT_SUFFIXES.iter().any(|s| name.ends_with(s)) {
             problems.push(Problem {
@@ -60,7 +63,9 @@ pub(crate) fn check(root: &Path) -> Result<Vec<Problem>> {
                 message: "pending insta snapshot: review it with `cargo insta review`".to_owned(),
             });
         }
-        let size = fs::metadata(&path).with_context(|| format!("reading {}", path.display()))?.len();
+        let size = fs::metadata(&path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .len();
         if size > MAX_FILE_BYTES {
             problems.push(Problem {
                 path: rel.clone(),
@@ -95,14 +100,24 @@ pub(crate) fn run(root: &Path) -> Result<()> {
 /// The rules for one Rust source file.
 fn check_rust(path: &Path, text: &str, problems: &mut Vec<Problem>) {
     let mut problem = |line: usize, message: &str| {
-        problems.push(Problem { path: path.to_path_buf(), line: Some(line), message: message.to_owned() });
+        problems.push(Problem {
+            path: path.to_path_buf(),
+            line: Some(line),
+            message: message.to_owned(),
+        });
     };
     match text.lines().enumerate().find(|(_, l)| !l.trim().is_empty()) {
         Some((_, first)) if first.trim_start().starts_with("//!") => {}
         Some((index, _)) => {
-            problem(index + 1, "the first line must be a `//!` comment saying why the module exists");
+            problem(
+                index + 1,
+                "the first line must be a `//!` comment saying why the module exists",
+            );
         }
-        None => problem(1, "empty file: it needs a `//!` comment saying why the module exists"),
+        None => problem(
+            1,
+            "empty file: it needs a `//!` comment saying why the module exists",
+        ),
     }
     for (index, line) in text.lines().enumerate() {
         if line.contains(DBG) {
@@ -133,7 +148,9 @@ fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         if entry.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        let kind = entry.file_type().with_context(|| format!("reading {}", path.display()))?;
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("reading {}", path.display()))?;
         if kind.is_dir() {
             if !is_target_dir(&path) {
                 collect_files(&path, out)?;

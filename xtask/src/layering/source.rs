@@ -3,6 +3,7 @@
 //! syntax tree, so it stays dependency-free; it must catch grouped imports
 //! (`use std::{fs, io}`) and absolute paths (`::std::fs`) without flagging comments.
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
@@ -36,19 +37,47 @@ impl SourceView {
     /// When a directory or file cannot be read.
     pub(crate) fn load(root: &Path, metadata: &Metadata, crates: &[&str]) -> Result<SourceView> {
         let mut files = Vec::new();
-        for package in metadata.members().filter(|p| crates.contains(&p.name.as_str())) {
-            let Some(dir) = package.manifest_path.parent() else { continue };
+        for package in metadata
+            .members()
+            .filter(|p| crates.contains(&p.name.as_str()))
+        {
+            let Some(dir) = package.manifest_path.parent() else {
+                continue;
+            };
             let mut paths = Vec::new();
             collect_rs(&dir.join("src"), &mut paths)?;
             paths.sort();
             for path in paths {
                 let text = fs::read_to_string(&path)
                     .with_context(|| format!("reading {}", path.display()))?;
-                let path = path.strip_prefix(root).map(Path::to_path_buf).unwrap_or(path);
-                files.push(SourceFile { crate_name: package.name.clone(), path, text });
+                let path = path
+                    .strip_prefix(root)
+                    .map(Path::to_path_buf)
+                    .unwrap_or(path);
+                files.push(SourceFile {
+                    crate_name: package.name.clone(),
+                    path,
+                    text,
+                });
             }
         }
         Ok(SourceView { files })
+    }
+}
+
+#[cfg(test)]
+impl SourceView {
+    /// A view of in-memory files, each `(crate name, path, text)`.
+    pub(crate) fn of(files: &[(&str, &str, &str)]) -> SourceView {
+        let files = files
+            .iter()
+            .map(|(crate_name, path, text)| SourceFile {
+                crate_name: (*crate_name).to_owned(),
+                path: PathBuf::from(path),
+                text: (*text).to_owned(),
+            })
+            .collect();
+        SourceView { files }
     }
 }
 
@@ -57,7 +86,9 @@ fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         return Ok(());
     }
     for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry.with_context(|| format!("listing {}", dir.display()))?.path();
+        let path = entry
+            .with_context(|| format!("listing {}", dir.display()))?
+            .path();
         if path.is_dir() {
             collect_rs(&path, out)?;
         } else if path.extension().is_some_and(|e| e == "rs") {
@@ -82,7 +113,9 @@ pub(super) fn check(sources: &SourceView, out: &mut Vec<Violation>) {
                 out.push(Violation {
                     rule: Rule::StdIo,
                     subject: format!("{}:{line}", file.path.display()),
-                    message: format!("session-state must not use std::{module}: it holds pure data, no I/O"),
+                    message: format!(
+                        "session-state must not use std::{module}: it holds pure data, no I/O"
+                    ),
                 });
             }
         }
@@ -101,12 +134,23 @@ pub(super) fn check(sources: &SourceView, out: &mut Vec<Violation>) {
     }
 }
 
-/// Test-only files: `tests.rs` siblings and anything under a `tests/` directory.
+/// Test-only files: `tests.rs` siblings and anything under a `tests/` directory inside `src/`
+/// (directories above `src/` do not count, so a checkout under `~/tests/` is still scanned).
 fn is_test_file(path: &Path) -> bool {
-    path.file_name().is_some_and(|n| n == "tests.rs")
-        || path.parent().is_some_and(|dir| {
-            dir.components().any(|c| matches!(c, Component::Normal(n) if n == "tests"))
+    let dirs: Vec<&OsStr> = path
+        .parent()
+        .into_iter()
+        .flat_map(Path::components)
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name),
+            _ => None,
         })
+        .collect();
+    let inside_src = dirs
+        .iter()
+        .position(|d| *d == "src")
+        .map_or(&dirs[..], |i| &dirs[i + 1..]);
+    path.file_name().is_some_and(|n| n == "tests.rs") || inside_src.iter().any(|d| *d == "tests")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,9 +218,8 @@ fn std_io_uses(text: &str) -> Vec<(usize, &'static str)> {
             continue;
         }
         // `foo::std::fs` is some other crate's `std`; `::std::fs` and `std::fs` are ours.
-        let qualified = i >= 2
-            && toks[i - 1].1 == Tok::PathSep
-            && matches!(toks[i - 2].1, Tok::Ident(_));
+        let qualified =
+            i >= 2 && toks[i - 1].1 == Tok::PathSep && matches!(toks[i - 2].1, Tok::Ident(_));
         if qualified || toks.get(i + 1).map(|t| t.1) != Some(Tok::PathSep) {
             continue;
         }
@@ -193,7 +236,11 @@ fn std_io_uses(text: &str) -> Vec<(usize, &'static str)> {
 
 /// Collects the identifiers of the path or use tree starting at `toks[at]`:
 /// `a::b::c`, or every identifier inside a `{ … }` group, however nested.
-fn collect_use_tree<'a>(toks: &[(usize, Tok<'a>)], mut at: usize, idents: &mut Vec<(usize, &'a str)>) {
+fn collect_use_tree<'a>(
+    toks: &[(usize, Tok<'a>)],
+    mut at: usize,
+    idents: &mut Vec<(usize, &'a str)>,
+) {
     while let Some(&(line, tok)) = toks.get(at) {
         match tok {
             Tok::Ident(name) => {
@@ -237,3 +284,6 @@ fn print_calls(text: &str) -> Vec<(usize, &str)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
