@@ -20,14 +20,30 @@ struct Tracked {
     current: Option<String>,
 }
 
+impl Tracked {
+    /// Whether this file looks different from the turn's start: content or place.
+    fn differs(&self, orig: &Path) -> bool {
+        match (&self.baseline, &self.current) {
+            // Created and deleted again within the turn: nothing to show, wherever it went.
+            (None, None) => false,
+            _ => self.baseline != self.current || orig != self.current_path,
+        }
+    }
+}
+
+/// The path a file had when first tracked, and a sequence number that tells apart two files
+/// that had the same path at different times (one moved away, another created in its place).
+type Key = (PathBuf, u64);
+
 /// Tracks the files a turn changed and renders the turn's unified diff.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TurnDiffTracker {
     root: Option<PathBuf>,
     /// Keyed by the path the file had at the turn's start (or was first created at).
-    files: BTreeMap<PathBuf, Tracked>,
+    files: BTreeMap<Key, Tracked>,
     /// Current path → key in `files`.
-    index: HashMap<PathBuf, PathBuf>,
+    index: HashMap<PathBuf, Key>,
+    next_seq: u64,
 }
 
 impl TurnDiffTracker {
@@ -39,47 +55,58 @@ impl TurnDiffTracker {
         }
     }
 
+    /// Start tracking the file now at `path`, whose content at the turn's start was `baseline`.
+    fn track(&mut self, path: &Path, baseline: Option<&str>) -> Key {
+        let key = (path.to_path_buf(), self.next_seq);
+        self.next_seq += 1;
+        self.files.insert(
+            key.clone(),
+            Tracked {
+                baseline: baseline.map(str::to_owned),
+                current_path: path.to_path_buf(),
+                current: baseline.map(str::to_owned),
+            },
+        );
+        self.index.insert(path.to_path_buf(), key.clone());
+        key
+    }
+
     /// Record a change of the file at `path`: `before` is its content just before the change
     /// (`None`: it did not exist), `after` its content just after (`None`: deleted).
     ///
     /// The first change of a file fixes its baseline; later changes only move its current state.
     pub fn record_change(&mut self, path: &Path, before: Option<&str>, after: Option<&str>) {
-        match self.index.get(path) {
-            Some(key) => {
-                if let Some(t) = self.files.get_mut(key) {
-                    t.current = after.map(str::to_owned);
-                }
-            }
-            None => {
-                self.files.insert(
-                    path.to_path_buf(),
-                    Tracked {
-                        baseline: before.map(str::to_owned),
-                        current_path: path.to_path_buf(),
-                        current: after.map(str::to_owned),
-                    },
-                );
-                self.index.insert(path.to_path_buf(), path.to_path_buf());
-            }
+        let key = match self.index.get(path) {
+            Some(key) => key.clone(),
+            None => self.track(path, before),
+        };
+        if let Some(t) = self.files.get_mut(&key) {
+            t.current = after.map(str::to_owned);
         }
     }
 
     /// Record that the file at `from` (content `before`) moved to `to` with content `after`.
+    ///
+    /// When `to` is a file this turn already tracks, the move overwrote it: the diff then shows
+    /// `from` deleted and `to` changed to `after`, which is what the files look like.
     pub fn record_move(&mut self, from: &Path, to: &Path, before: &str, after: &str) {
         let key = match self.index.remove(from) {
             Some(key) => key,
             None => {
-                self.files.insert(
-                    from.to_path_buf(),
-                    Tracked {
-                        baseline: Some(before.to_owned()),
-                        current_path: from.to_path_buf(),
-                        current: Some(before.to_owned()),
-                    },
-                );
-                from.to_path_buf()
+                let key = self.track(from, Some(before));
+                self.index.remove(from);
+                key
             }
         };
+        if let Some(dest) = self.index.get(to).cloned() {
+            if let Some(t) = self.files.get_mut(&key) {
+                t.current = None;
+            }
+            if let Some(t) = self.files.get_mut(&dest) {
+                t.current = Some(after.to_owned());
+            }
+            return;
+        }
         if let Some(t) = self.files.get_mut(&key) {
             t.current_path = to.to_path_buf();
             t.current = Some(after.to_owned());
@@ -89,44 +116,44 @@ impl TurnDiffTracker {
 
     /// Whether any file differs from its state at the turn's start.
     pub fn has_changes(&self) -> bool {
-        self.files
-            .iter()
-            .any(|(orig, t)| t.baseline != t.current || *orig != t.current_path)
+        self.files.iter().any(|((orig, _), t)| t.differs(orig))
     }
 
     /// The unified diff of every file changed this turn, or `None` if nothing differs.
+    ///
+    /// Files come in order of the path they had at the turn's start.
     pub fn unified_diff(&self) -> Option<String> {
         let mut out = String::new();
-        for (orig, t) in &self.files {
-            let moved = *orig != t.current_path;
-            if t.baseline == t.current && !moved {
+        for ((orig, _), t) in &self.files {
+            if !t.differs(orig) {
                 continue;
             }
             let old_name = self.display(orig);
             let new_name = self.display(&t.current_path);
-            let _ = writeln!(out, "diff --git a/{old_name} b/{new_name}");
-            let old_text = t.baseline.as_deref().unwrap_or("");
-            let new_text = t.current.as_deref().unwrap_or("");
             let (old_header, new_header) = match (&t.baseline, &t.current) {
-                (None, None) => continue,
-                (None, Some(_)) => {
+                (None, _) => {
+                    let _ = writeln!(out, "diff --git a/{new_name} b/{new_name}");
                     out.push_str("new file mode 100644\n");
                     ("/dev/null".to_owned(), format!("b/{new_name}"))
                 }
                 (Some(_), None) => {
+                    let _ = writeln!(out, "diff --git a/{old_name} b/{old_name}");
                     out.push_str("deleted file mode 100644\n");
                     (format!("a/{old_name}"), "/dev/null".to_owned())
                 }
                 (Some(_), Some(_)) => {
-                    if moved {
+                    let _ = writeln!(out, "diff --git a/{old_name} b/{new_name}");
+                    if *orig != t.current_path {
                         let _ = writeln!(out, "rename from {old_name}");
                         let _ = writeln!(out, "rename to {new_name}");
                     }
                     (format!("a/{old_name}"), format!("b/{new_name}"))
                 }
             };
-            if old_text == new_text && t.baseline.is_some() && t.current.is_some() {
-                // A pure rename: git shows no hunks.
+            let old_text = t.baseline.as_deref().unwrap_or("");
+            let new_text = t.current.as_deref().unwrap_or("");
+            if old_text == new_text {
+                // A pure rename, or an empty file added or deleted: git shows no hunks.
                 continue;
             }
             let _ = writeln!(out, "--- {old_header}");

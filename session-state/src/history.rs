@@ -214,12 +214,15 @@ pub fn aborted_output(partial: Option<&str>, elapsed_ms: Option<u64>) -> String 
 
 fn check_pairs<'a>(items: impl Iterator<Item = &'a ResponseItem>) -> Result<(), StateError> {
     let mut seen_calls: HashSet<&str> = HashSet::new();
+    // Call order, so a missing output is reported for the first open call, not a random one.
+    let mut call_order: Vec<&str> = Vec::new();
     let mut answered: HashSet<&str> = HashSet::new();
     for item in items {
         if let Some(id) = item.call_id() {
             if !seen_calls.insert(id) {
                 return Err(malformed(format!("tool call {id} appears twice")));
             }
+            call_order.push(id);
         } else if let Some(id) = item.output_call_id() {
             if !seen_calls.contains(id) {
                 return Err(malformed(format!("output for {id} has no call before it")));
@@ -231,7 +234,7 @@ fn check_pairs<'a>(items: impl Iterator<Item = &'a ResponseItem>) -> Result<(), 
             }
         }
     }
-    if let Some(open) = seen_calls.iter().find(|c| !answered.contains(*c)) {
+    if let Some(open) = call_order.iter().find(|c| !answered.contains(**c)) {
         return Err(malformed(format!("tool call {open} has no output")));
     }
     Ok(())

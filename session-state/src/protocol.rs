@@ -505,3 +505,6 @@ pub fn parse_submission(line: &str) -> Result<Submission, SubmissionParseError> 
         message: format!("invalid submission: {e}"),
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -163,3 +163,6 @@ impl TokenAccounting {
         Some(used as f64 * 100.0 / window as f64)
     }
 }
+
+#[cfg(test)]
+mod tests;
