@@ -17,6 +17,15 @@ mod services;
 mod shell;
 mod shell_process;
 // -- implementation modules added by area below (keep one line each) --
+mod chat;
+mod http_retry;
+#[cfg(any(test, feature = "mocks"))]
+mod mock_server;
+mod notifier_command;
+mod provider;
+mod recorder_jsonl;
+mod responses;
+mod sse;
 
 pub use crate::fs::{FileSystem, FsError};
 pub use crate::fs_memory::MemoryFileSystem;
@@ -35,6 +44,11 @@ pub use crate::services::{SessionServices, SessionServicesBuilder};
 pub use crate::shell::{ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, ShellError, UserShell};
 pub use crate::shell_process::ProcessShell;
 // -- implementation re-exports added by area below --
+pub use crate::chat::ChatCompletionsClient;
+pub use crate::notifier_command::CommandNotifier;
+pub use crate::provider::{ProviderConfig, WireApi};
+pub use crate::recorder_jsonl::{JsonlRecorder, count_recorded_turns, read_recording};
+pub use crate::responses::ResponsesClient;
 
 /// mockall mocks of every port (feature `mocks`).
 #[cfg(any(test, feature = "mocks"))]
@@ -44,4 +58,13 @@ pub mod mocks {
     pub use crate::notifier::MockNotifier;
     pub use crate::recorder::MockRecorder;
     pub use crate::shell::MockShell;
+}
+
+/// A loopback HTTP server playing a model provider, for tests and benches (feature `mocks`).
+#[cfg(any(test, feature = "mocks"))]
+pub mod testing {
+    pub use crate::mock_server::{
+        MockResponse, MockServer, RecordedRequest, sse_chat_text, sse_chat_tool_call, sse_event,
+        sse_responses_text, sse_responses_tool_call,
+    };
 }

@@ -53,7 +53,8 @@ pub enum ExecEnd {
 /// What a command did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecOutput {
-    /// Exit code: the command's own, 124 on timeout, -1 when cancelled or killed by a signal.
+    /// Exit code: the command's own, 128+signal when a signal ended it, 124 on timeout, -1 when
+    /// cancelled.
     pub exit_code: i32,
     /// Captured stdout (bounded: head and tail kept when too long).
     pub stdout: String,

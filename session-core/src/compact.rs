@@ -1,0 +1,161 @@
+//! Compaction: ask the model to summarize the conversation and replace history with the initial
+//! context, the user's recent messages (bounded) and the summary.
+
+use std::sync::Arc;
+
+use futures_util::StreamExt;
+use session_services::{ModelEvent, ModelRequest};
+use session_state::{ActiveTurn, ConversationHistory, EventMsg, ResponseItem};
+
+use crate::inner::{INTERRUPT_NOTE, SessionInner, TurnEnd};
+use crate::turn::Stop;
+
+/// The request appended to history to get a summary.
+const SUMMARY_PROMPT: &str = "Summarize the conversation so far for a fresh context: the \
+user's goals, what was done (commands run, files changed), what was learned, and what remains. \
+Be concise and concrete.";
+/// Prefix of the message that carries a summary in the new history.
+pub(crate) const SUMMARY_PREFIX: &str = "Summary of the conversation before compaction:\n";
+/// At most this many bytes of earlier user messages are kept.
+const USER_MESSAGES_BUDGET: usize = 20_000;
+/// Marks the initial-context message recorded at session start.
+pub(crate) const ENVIRONMENT_TAG: &str = "<environment_context>";
+
+/// Why compaction did not finish.
+#[derive(Debug)]
+pub(crate) enum CompactError {
+    Stop(Stop),
+    Failed(String),
+}
+
+/// The task of a `compact` turn.
+pub(crate) async fn run_compact_task(inner: &Arc<SessionInner>, turn: &ActiveTurn) -> TurnEnd {
+    match compact_history(inner, turn).await {
+        Ok(()) => TurnEnd::Completed,
+        Err(CompactError::Stop(stop)) => stop.into(),
+        Err(CompactError::Failed(message)) => {
+            inner.emit(turn.sub_id(), EventMsg::Error { message }).await;
+            TurnEnd::Completed
+        }
+    }
+}
+
+/// Summarize and replace history.
+pub(crate) async fn compact_history(
+    inner: &Arc<SessionInner>,
+    turn: &ActiveTurn,
+) -> Result<(), CompactError> {
+    let snapshot = inner.history_snapshot();
+    let mut request_history = ConversationHistory::new();
+    request_history.record_shared(snapshot.items().iter().cloned());
+    request_history.record_items([ResponseItem::user_text(SUMMARY_PROMPT)]);
+    let ctx = inner.context();
+    let request = ModelRequest {
+        model: ctx.model,
+        instructions: inner.config.instructions.clone(),
+        input: request_history.snapshot(),
+        tools: Vec::new(),
+        reasoning: None,
+    };
+    let cancelled = turn.cancel_token().cancelled();
+    tokio::pin!(cancelled);
+    let mut stream = tokio::select! {
+        biased;
+        () = &mut cancelled => return Err(CompactError::Stop(Stop::Cancelled)),
+        r = inner.services.model.stream(request) => r.map_err(|e| CompactError::Failed(format!("compaction failed: {e}")))?,
+    };
+    let mut summary = String::new();
+    let mut from_items = String::new();
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(CompactError::Stop(Stop::Cancelled)),
+            n = stream.next() => n,
+        };
+        match next {
+            Some(Ok(ModelEvent::OutputTextDelta(d))) => summary.push_str(&d),
+            Some(Ok(ModelEvent::OutputItemDone(item))) => {
+                if item.role() == Some("assistant") {
+                    if let Some(t) = item.message_text() {
+                        from_items.push_str(&t);
+                    }
+                }
+            }
+            Some(Ok(ModelEvent::Completed { .. })) => break,
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(CompactError::Failed(format!("compaction failed: {e}"))),
+            None => {
+                return Err(CompactError::Failed(
+                    "compaction failed: the model stream ended early".to_owned(),
+                ));
+            }
+        }
+    }
+    drop(stream);
+    if !from_items.is_empty() {
+        summary = from_items;
+    }
+    if summary.trim().is_empty() {
+        return Err(CompactError::Failed(
+            "compaction failed: the model returned an empty summary".to_owned(),
+        ));
+    }
+    let new_history = build_compacted(snapshot.iter(), &summary);
+    let estimate: usize = new_history
+        .iter()
+        .map(|i| serde_json::to_string(i).map(|s| s.len()).unwrap_or(0))
+        .sum::<usize>()
+        / 4;
+    inner.replace_history(summary, new_history).await;
+    inner.emit_now(
+        turn.sub_id(),
+        EventMsg::BackgroundEvent {
+            message: "conversation history compacted".to_owned(),
+        },
+    );
+    if let Some(limit) = inner.config.auto_compact_limit() {
+        if estimate as u64 > limit {
+            return Err(CompactError::Failed(format!(
+                "history is still about {estimate} tokens after compaction, over the limit of {limit}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Initial context, then the most recent user messages that fit the budget, then the summary.
+fn build_compacted<'a>(
+    items: impl DoubleEndedIterator<Item = &'a ResponseItem>,
+    summary: &str,
+) -> Vec<ResponseItem> {
+    let mut initial = Vec::new();
+    let mut users: Vec<&ResponseItem> = Vec::new();
+    for item in items {
+        if item.role() != Some("user") {
+            continue;
+        }
+        let text = item.message_text().unwrap_or_default();
+        if text.starts_with(ENVIRONMENT_TAG) {
+            initial.push(item.clone());
+        } else if !text.starts_with(SUMMARY_PREFIX) && text != INTERRUPT_NOTE {
+            users.push(item);
+        }
+    }
+    let mut kept: Vec<ResponseItem> = Vec::new();
+    let mut budget = USER_MESSAGES_BUDGET;
+    for item in users.into_iter().rev() {
+        let len = item.message_text().map_or(0, |t| t.len());
+        if len > budget {
+            break;
+        }
+        budget -= len;
+        kept.push(item.clone());
+    }
+    kept.reverse();
+    let mut out = initial;
+    out.extend(kept);
+    out.push(ResponseItem::user_text(format!(
+        "{SUMMARY_PREFIX}{summary}"
+    )));
+    out
+}

@@ -1,0 +1,87 @@
+//! `SessionConfig`: what a session is started with. Plain data; the CLI builds it from files and
+//! flags, an embedding program builds it in code.
+
+use std::path::PathBuf;
+
+use session_state::{AskForApproval, ReasoningEffort, ReasoningSummary, SandboxPolicy};
+
+/// When a session compacts its history by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AutoCompact {
+    /// At 90 % of the model's context window (off when the window is unknown).
+    #[default]
+    Default,
+    /// When the last request's tokens in context exceed this many.
+    Tokens(u64),
+    /// Never.
+    Off,
+}
+
+/// How a session is started.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Model name.
+    pub model: String,
+    /// Provider id, recorded in the session meta.
+    pub model_provider: String,
+    /// System instructions sent with every request.
+    pub instructions: String,
+    /// Working directory of the session's turns.
+    pub cwd: PathBuf,
+    /// When to ask before running commands.
+    pub approval_policy: AskForApproval,
+    /// What commands may touch; only `danger-full-access` is supported until a sandbox exists.
+    pub sandbox_policy: SandboxPolicy,
+    /// Reasoning effort, for reasoning models.
+    pub effort: Option<ReasoningEffort>,
+    /// Reasoning summary mode, for reasoning models.
+    pub summary: Option<ReasoningSummary>,
+    /// The model's context window in tokens, when known.
+    pub context_window: Option<u64>,
+    /// When to compact automatically.
+    pub auto_compact: AutoCompact,
+    /// How often a broken model stream is retried within a turn.
+    pub stream_max_retries: u32,
+    /// How many submissions may wait before `submit` waits for room.
+    pub submission_queue_capacity: usize,
+    /// The session id to use; a new UUID v7 when `None`.
+    pub session_id: Option<String>,
+    /// Version recorded in the session meta.
+    pub cli_version: String,
+}
+
+impl SessionConfig {
+    /// A configuration with sensible defaults for `model` in `cwd`.
+    pub fn new(model: impl Into<String>, cwd: impl Into<PathBuf>) -> Self {
+        Self {
+            model: model.into(),
+            model_provider: String::new(),
+            instructions: DEFAULT_INSTRUCTIONS.to_owned(),
+            cwd: cwd.into(),
+            approval_policy: AskForApproval::default(),
+            sandbox_policy: SandboxPolicy::DangerFullAccess,
+            effort: None,
+            summary: None,
+            context_window: None,
+            auto_compact: AutoCompact::Default,
+            stream_max_retries: 5,
+            submission_queue_capacity: 512,
+            session_id: None,
+            cli_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    /// The token count above which the session compacts, if any.
+    pub fn auto_compact_limit(&self) -> Option<u64> {
+        match self.auto_compact {
+            AutoCompact::Off => None,
+            AutoCompact::Tokens(n) => Some(n),
+            AutoCompact::Default => self.context_window.map(|w| w / 10 * 9),
+        }
+    }
+}
+
+/// The instructions a session sends when none are configured.
+pub const DEFAULT_INSTRUCTIONS: &str = "You are a coding agent running in a terminal session on \
+the user's machine. Use the `shell` tool to run commands and the `apply_patch` tool to edit \
+files. Keep answers short and concrete.";

@@ -1,0 +1,390 @@
+//! `SessionInner`: the state a session shares between its submission loop and its turn task.
+//!
+//! It owns `Mutex<SessionState>`, `Mutex<Option<ActiveTurn>>` and the services. No other module
+//! touches those mutexes: they call the named methods here, none of which holds a lock across an
+//! `.await`. This is also the one place that finalizes a turn.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use session_services::{Notification, RolloutItem, SessionServices, ToolSpec, is_recorded_event};
+use session_state::{
+    ActiveTurn, ApprovalKind, Event, EventMsg, HistorySnapshot, InputItem, ResponseItem,
+    ReviewDecision, SessionState, StateError, TaskKind, TokenUsage, TokenUsageInfo,
+    TurnAbortReason, TurnContext, TurnState,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::config::SessionConfig;
+
+/// How a turn ended, as its task reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TurnEnd {
+    /// Finished normally (possibly after reporting an error).
+    Completed,
+    /// The user chose `abort` on an approval: the task ends the turn as interrupted.
+    AbortRequested,
+    /// The turn was cancelled from outside; whoever cancelled it finalizes it.
+    Cancelled,
+}
+
+/// Text recorded for the model when the user interrupts a turn.
+pub(crate) const INTERRUPT_NOTE: &str = "<turn_aborted>The user interrupted the previous turn; its unfinished tool calls were stopped.</turn_aborted>";
+
+pub(crate) struct SessionInner {
+    pub(crate) id: String,
+    pub(crate) config: SessionConfig,
+    pub(crate) services: SessionServices,
+    pub(crate) rollout_path: PathBuf,
+    pub(crate) tools: Vec<ToolSpec>,
+    tx_event: mpsc::UnboundedSender<Event>,
+    state: Mutex<SessionState>,
+    active: Mutex<Option<ActiveTurn>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+    turn_inputs: Mutex<Vec<String>>,
+    /// The last submission whose input was queued into the running turn.
+    queued_by: Mutex<Option<String>>,
+    shutting_down: std::sync::atomic::AtomicBool,
+    epoch: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl SessionInner {
+    pub(crate) fn new(
+        id: String,
+        config: SessionConfig,
+        services: SessionServices,
+        rollout_path: PathBuf,
+        state: SessionState,
+        tx_event: mpsc::UnboundedSender<Event>,
+    ) -> Self {
+        Self {
+            id,
+            config,
+            services,
+            rollout_path,
+            tools: crate::tools::tool_specs(),
+            tx_event,
+            state: Mutex::new(state),
+            active: Mutex::new(None),
+            task: Mutex::new(None),
+            turn_inputs: Mutex::new(Vec::new()),
+            queued_by: Mutex::new(None),
+            shutting_down: std::sync::atomic::AtomicBool::new(false),
+            epoch: Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the session started, on a monotonic clock.
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    // ---- events -------------------------------------------------------------------------
+
+    /// Send an event that is never recorded (deltas); no lock, no await.
+    pub(crate) fn emit_now(&self, sub_id: &str, msg: EventMsg) {
+        // The receiver is gone only when the owner dropped the session; nothing to tell then.
+        let _ = self.tx_event.send(Event {
+            id: sub_id.to_owned(),
+            msg,
+        });
+    }
+
+    /// Send an event, recording it first when it belongs in the recording.
+    pub(crate) async fn emit(&self, sub_id: &str, msg: EventMsg) {
+        if is_recorded_event(&msg) {
+            self.record(vec![RolloutItem::Event(msg.clone())]).await;
+        }
+        self.emit_now(sub_id, msg);
+    }
+
+    /// Write lines to the recording; a failure is reported as an `error` event, not raised.
+    pub(crate) async fn record(&self, lines: Vec<RolloutItem>) {
+        if let Err(e) = self.services.recorder.record(lines).await {
+            tracing::warn!(error = %e, "recording failed");
+            self.emit_now(
+                "",
+                EventMsg::Error {
+                    message: format!("recording failed: {e}"),
+                },
+            );
+        }
+    }
+
+    /// Flush the recording (turn boundary).
+    pub(crate) async fn flush_recording(&self) {
+        if let Err(e) = self.services.recorder.flush().await {
+            tracing::warn!(error = %e, "flushing the recording failed");
+            self.emit_now(
+                "",
+                EventMsg::Error {
+                    message: format!("flushing the recording failed: {e}"),
+                },
+            );
+        }
+    }
+
+    // ---- session state ------------------------------------------------------------------
+
+    /// Append items to history and to the recording, in order.
+    pub(crate) async fn record_items(&self, items: Vec<ResponseItem>) {
+        if items.is_empty() {
+            return;
+        }
+        let stored = lock(&self.state).record_items(items);
+        self.record(stored.into_iter().map(RolloutItem::ResponseItem).collect())
+            .await;
+    }
+
+    /// Replace history (compaction) and record the marker and the new items.
+    pub(crate) async fn replace_history(&self, summary: String, items: Vec<ResponseItem>) {
+        let stored = lock(&self.state).replace_history(items);
+        let mut lines = Vec::with_capacity(stored.len() + 1);
+        lines.push(RolloutItem::Compacted(session_services::CompactedItem {
+            message: summary,
+        }));
+        lines.extend(stored.into_iter().map(RolloutItem::ResponseItem));
+        self.record(lines).await;
+    }
+
+    pub(crate) fn history_snapshot(&self) -> HistorySnapshot {
+        lock(&self.state).history_snapshot()
+    }
+
+    pub(crate) fn context(&self) -> TurnContext {
+        lock(&self.state).context().clone()
+    }
+
+    pub(crate) fn set_context(&self, context: TurnContext) {
+        lock(&self.state).set_context(context);
+    }
+
+    pub(crate) fn override_context(&self, o: &session_state::TurnContextOverride) {
+        lock(&self.state).override_context(o);
+    }
+
+    pub(crate) fn context_window(&self) -> Option<u64> {
+        lock(&self.state).tokens().context_window()
+    }
+
+    /// Record a response's usage; returns the `token_count` info and the tokens in context.
+    pub(crate) fn record_token_usage(&self, usage: &TokenUsage) -> (TokenUsageInfo, u64) {
+        let mut state = lock(&self.state);
+        let info = state.record_token_usage(usage);
+        (info, state.tokens().tokens_in_context())
+    }
+
+    pub(crate) fn set_rate_limits(&self, limits: session_state::RateLimitSnapshot) {
+        lock(&self.state).set_rate_limits(limits);
+    }
+
+    pub(crate) fn rate_limits(&self) -> Option<session_state::RateLimitSnapshot> {
+        lock(&self.state).rate_limits()
+    }
+
+    pub(crate) fn is_approved_for_session(&self, argv: &[String]) -> bool {
+        lock(&self.state).is_approved_for_session(argv)
+    }
+
+    pub(crate) async fn approve_for_session(&self, argv: Vec<String>) {
+        lock(&self.state).approve_for_session(argv.clone());
+        self.record(vec![RolloutItem::ApprovedCommand(argv)]).await;
+    }
+
+    // ---- the active turn ----------------------------------------------------------------
+
+    /// Remember what the user said in the running turn (for the turn-complete notification).
+    pub(crate) fn note_turn_input(&self, text: String) {
+        lock(&self.turn_inputs).push(text);
+    }
+
+    pub(crate) fn has_active_turn(&self) -> bool {
+        lock(&self.active).is_some()
+    }
+
+    /// Queue input into the running turn; gives the items back when no turn runs. Input queued
+    /// into a compact turn starts a regular turn when the compaction ends.
+    pub(crate) fn queue_input(
+        &self,
+        sub_id: &str,
+        items: Vec<InputItem>,
+    ) -> Result<(), Vec<InputItem>> {
+        let active = lock(&self.active);
+        match active.as_ref() {
+            Some(turn) => {
+                turn.with_state(|s| s.queue_input(items));
+                *lock(&self.queued_by) = Some(sub_id.to_owned());
+                Ok(())
+            }
+            None => Err(items),
+        }
+    }
+
+    /// Deliver an approval decision to the running turn.
+    pub(crate) fn resolve_approval(
+        &self,
+        call_id: &str,
+        kind: ApprovalKind,
+        decision: ReviewDecision,
+    ) -> Result<(), StateError> {
+        let active = lock(&self.active);
+        match active.as_ref() {
+            Some(turn) => turn.with_state(|s| s.resolve_approval(call_id, kind, decision)),
+            None => Err(StateError::NoSuchApproval {
+                call_id: call_id.to_owned(),
+            }),
+        }
+    }
+
+    /// Start a turn and its task. The caller has made sure no turn runs.
+    ///
+    /// Lock order, everywhere: the task slot, then the active turn. Holding the slot while the
+    /// turn is installed makes "active turn and its task" change together for every reader.
+    pub(crate) fn start_turn(
+        self: &Arc<Self>,
+        sub_id: String,
+        kind: TaskKind,
+        input: Vec<InputItem>,
+    ) {
+        let cwd = self.context().cwd;
+        lock(&self.turn_inputs).clear();
+        lock(&self.queued_by).take();
+        let turn = ActiveTurn::new(sub_id, kind, TurnState::new(Some(cwd)));
+        let mut slot = lock(&self.task);
+        {
+            let mut active = lock(&self.active);
+            debug_assert!(active.is_none(), "a turn was started while another runs");
+            *active = Some(turn.clone());
+        }
+        let inner = Arc::clone(self);
+        *slot = Some(tokio::spawn(crate::turn::run_turn(inner, turn, input)));
+    }
+
+    /// When no turn is active, wait for the last turn task to end (it may still be
+    /// finalizing). Never waits for a running turn.
+    pub(crate) async fn wait_for_idle_task(&self) {
+        let handle = {
+            let mut slot = lock(&self.task);
+            if lock(&self.active).is_some() {
+                None
+            } else {
+                slot.take()
+            }
+        };
+        join(handle).await;
+    }
+
+    /// Interrupt the running turn, if any, and finalize it. Returns whether one ran.
+    pub(crate) async fn abort_turn(self: &Arc<Self>, reason: TurnAbortReason) -> bool {
+        let taken = {
+            let mut slot = lock(&self.task);
+            let turn = lock(&self.active).take();
+            turn.map(|t| (t, slot.take()))
+        };
+        let Some((turn, handle)) = taken else {
+            return false;
+        };
+        turn.cancel_token().cancel();
+        join(handle).await;
+        self.finalize(turn, Some(reason)).await;
+        true
+    }
+
+    /// Stop starting turns from leftover input; used once shutdown begins.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutting_down
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Called by a turn task when it ends by itself.
+    pub(crate) async fn task_finished(self: &Arc<Self>, sub_id: &str, end: TurnEnd) {
+        let reason = match end {
+            TurnEnd::Cancelled => return,
+            TurnEnd::Completed => None,
+            TurnEnd::AbortRequested => Some(TurnAbortReason::Interrupted),
+        };
+        let turn = {
+            let mut active = lock(&self.active);
+            match active.as_ref() {
+                Some(t) if t.sub_id() == sub_id => active.take(),
+                _ => None,
+            }
+        };
+        if let Some(turn) = turn {
+            self.finalize(turn, reason).await;
+        }
+    }
+
+    /// The one place a turn ends: clean up its state, record what closing it means, flush the
+    /// recording, emit exactly one terminal event, and start the next turn with leftover input.
+    async fn finalize(self: &Arc<Self>, turn: ActiveTurn, aborted: Option<TurnAbortReason>) {
+        let now = self.now_ms();
+        let (report, last_message) =
+            turn.with_state(|s| (s.cleanup(now), s.last_agent_message().map(str::to_owned)));
+        let mut closing = report.closed_calls;
+        if aborted.is_some() && turn.kind() == TaskKind::Regular {
+            closing.push(ResponseItem::Message {
+                id: None,
+                role: "user".to_owned(),
+                content: vec![session_state::ContentItem::InputText {
+                    text: INTERRUPT_NOTE.to_owned(),
+                }],
+            });
+        }
+        self.record_items(closing).await;
+        let sub_id = turn.sub_id().to_owned();
+        let terminal = match aborted {
+            Some(reason) => EventMsg::TurnAborted { reason },
+            None => EventMsg::TaskComplete {
+                last_agent_message: last_message.clone(),
+            },
+        };
+        // Everything of the turn, its terminal event included, reaches the recording before
+        // the front-end hears the turn ended.
+        self.record(vec![RolloutItem::Event(terminal.clone())])
+            .await;
+        self.flush_recording().await;
+        self.emit_now(&sub_id, terminal);
+        if aborted.is_none() && turn.kind() == TaskKind::Regular {
+            self.services
+                .notifier
+                .notify(&Notification::AgentTurnComplete {
+                    thread_id: self.id.clone(),
+                    turn_id: sub_id.clone(),
+                    cwd: self.context().cwd,
+                    input_messages: std::mem::take(&mut *lock(&self.turn_inputs)),
+                    last_assistant_message: last_message,
+                });
+        }
+        if !report.pending_input.is_empty() {
+            if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+                self.emit_now(
+                    &sub_id,
+                    EventMsg::BackgroundEvent {
+                        message:
+                            "input queued for the turn was not sent: the session is shutting down"
+                                .to_owned(),
+                    },
+                );
+            } else {
+                // The next turn answers the submission that queued the input.
+                let next_id = lock(&self.queued_by).take().unwrap_or(sub_id);
+                self.start_turn(next_id, TaskKind::Regular, report.pending_input);
+            }
+        }
+    }
+}
+
+async fn join(handle: Option<JoinHandle<()>>) {
+    if let Some(h) = handle {
+        if let Err(e) = h.await {
+            tracing::error!(error = %e, "turn task failed");
+        }
+    }
+}

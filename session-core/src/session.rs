@@ -1,0 +1,523 @@
+//! The `Session` façade: submissions in, events out.
+//!
+//! `Session` owns the event receiver and a `Submitter`; the submission loop runs on its own task
+//! and dispatches each submission in order. Events are never dropped: the event channel is
+//! unbounded and only the owner of the session reads it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use futures_util::Stream;
+use session_services::{SessionMeta, SessionServices};
+use session_state::{
+    ApprovalKind, AskForApproval, Event, EventMsg, InputItem, Op, ResponseItem, ReviewDecision,
+    SandboxPolicy, SessionState, Submission, TaskKind, TurnAbortReason, TurnContext,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::compact::ENVIRONMENT_TAG;
+use crate::config::SessionConfig;
+use crate::error::SessionError;
+use crate::inner::SessionInner;
+
+/// Sends submissions to a session; cheap to clone and to move to other tasks.
+#[derive(Debug, Clone)]
+pub struct Submitter {
+    tx: mpsc::Sender<Submission>,
+    next_id: Arc<AtomicU64>,
+}
+
+impl Submitter {
+    /// Submit an operation under a fresh id; returns the id.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn submit(&self, op: Op) -> Result<String, SessionError> {
+        let id = format!("sub-{}", self.next_id.fetch_add(1, Ordering::Relaxed));
+        self.submit_with_id(Submission { id: id.clone(), op })
+            .await?;
+        Ok(id)
+    }
+
+    /// Submit with a client-chosen id.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn submit_with_id(&self, submission: Submission) -> Result<(), SessionError> {
+        self.tx
+            .send(submission)
+            .await
+            .map_err(|_| SessionError::Closed)
+    }
+
+    /// Send text from the user (starts a turn, or joins the running one).
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn user_input(&self, text: impl Into<String>) -> Result<String, SessionError> {
+        self.submit(Op::UserInput {
+            items: vec![InputItem::Text { text: text.into() }],
+        })
+        .await
+    }
+
+    /// Answer a command approval request.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn approve_exec(
+        &self,
+        call_id: impl Into<String>,
+        decision: ReviewDecision,
+    ) -> Result<String, SessionError> {
+        self.submit(Op::ExecApproval {
+            id: call_id.into(),
+            decision,
+        })
+        .await
+    }
+
+    /// Answer a patch approval request.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn approve_patch(
+        &self,
+        call_id: impl Into<String>,
+        decision: ReviewDecision,
+    ) -> Result<String, SessionError> {
+        self.submit(Op::PatchApproval {
+            id: call_id.into(),
+            decision,
+        })
+        .await
+    }
+
+    /// Interrupt the running turn, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn interrupt(&self) -> Result<String, SessionError> {
+        self.submit(Op::Interrupt).await
+    }
+}
+
+/// A running session.
+pub struct Session {
+    id: String,
+    rollout_path: PathBuf,
+    submitter: Submitter,
+    events: mpsc::UnboundedReceiver<Event>,
+    loop_task: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("rollout_path", &self.rollout_path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Start a new session. The first event is `session_configured`.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::UnsupportedSandbox`] for a sandbox mode other than
+    /// `danger-full-access`; [`SessionError::Recorder`] when the recording cannot be started.
+    pub async fn spawn(
+        config: SessionConfig,
+        services: SessionServices,
+    ) -> Result<Self, SessionError> {
+        check_sandbox(&config.sandbox_policy)?;
+        let id = config
+            .session_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let meta = SessionMeta {
+            id: id.clone(),
+            timestamp: String::new(),
+            cwd: config.cwd.clone(),
+            model: config.model.clone(),
+            model_provider: config.model_provider.clone(),
+            cli_version: config.cli_version.clone(),
+        };
+        let path = services.recorder.start(meta).await?;
+        let mut state = SessionState::new(context_of(&config), config.context_window);
+        let env = environment_context(&context_of(&config), &services);
+        state.record_items([env.clone()]);
+        services
+            .recorder
+            .record(vec![session_services::RolloutItem::ResponseItem(
+                state.history_snapshot().items()[0].clone(),
+            )])
+            .await?;
+        Ok(Self::assemble(id, config, services, path, state, None))
+    }
+
+    /// Continue a recorded session: history, token totals and session approvals come back, and
+    /// new lines are appended to the same recording. `session_configured` carries the replayed
+    /// events.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::UnsupportedSandbox`] as for [`Session::spawn`];
+    /// [`SessionError::Recorder`] when the recording cannot be read or reopened.
+    pub async fn resume(
+        config: SessionConfig,
+        services: SessionServices,
+        path: &Path,
+    ) -> Result<Self, SessionError> {
+        check_sandbox(&config.sandbox_policy)?;
+        let resumed = services.recorder.resume(path).await?;
+        let id = resumed
+            .meta
+            .as_ref()
+            .map(|m| m.id.clone())
+            .or_else(|| config.session_id.clone())
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        let mut state = SessionState::new(context_of(&config), config.context_window);
+        state.restore(
+            resumed.history,
+            resumed.token_info,
+            resumed.approved_commands,
+        );
+        Ok(Self::assemble(
+            id,
+            config,
+            services,
+            resumed.path,
+            state,
+            Some(resumed.events),
+        ))
+    }
+
+    fn assemble(
+        id: String,
+        config: SessionConfig,
+        services: SessionServices,
+        path: PathBuf,
+        state: SessionState,
+        replayed: Option<Vec<EventMsg>>,
+    ) -> Self {
+        let (tx_event, events) = mpsc::unbounded_channel();
+        let (tx_sub, rx_sub) = mpsc::channel(config.submission_queue_capacity.max(1));
+        let model = config.model.clone();
+        let id_for_handle = id.clone();
+        let path_for_handle = path.clone();
+        let inner = Arc::new(SessionInner::new(
+            id.clone(),
+            config,
+            services,
+            path.clone(),
+            state,
+            tx_event,
+        ));
+        inner.emit_now(
+            "",
+            EventMsg::SessionConfigured {
+                session_id: id,
+                model,
+                rollout_path: path,
+                initial_messages: replayed,
+            },
+        );
+        let loop_task = tokio::spawn(submission_loop(inner, rx_sub));
+        Self {
+            id: id_for_handle,
+            rollout_path: path_for_handle,
+            submitter: Submitter {
+                tx: tx_sub,
+                next_id: Arc::new(AtomicU64::new(1)),
+            },
+            events,
+            loop_task: Some(loop_task),
+        }
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Where the session is recorded.
+    pub fn rollout_path(&self) -> &Path {
+        &self.rollout_path
+    }
+
+    /// A handle for submitting from elsewhere.
+    pub fn submitter(&self) -> Submitter {
+        self.submitter.clone()
+    }
+
+    /// Submit an operation under a fresh id; returns the id.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn submit(&self, op: Op) -> Result<String, SessionError> {
+        self.submitter.submit(op).await
+    }
+
+    /// Submit with a client-chosen id.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn submit_with_id(&self, submission: Submission) -> Result<(), SessionError> {
+        self.submitter.submit_with_id(submission).await
+    }
+
+    /// Send text from the user.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn user_input(&self, text: impl Into<String>) -> Result<String, SessionError> {
+        self.submitter.user_input(text).await
+    }
+
+    /// Answer a command approval request.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn approve_exec(
+        &self,
+        call_id: impl Into<String>,
+        decision: ReviewDecision,
+    ) -> Result<String, SessionError> {
+        self.submitter.approve_exec(call_id, decision).await
+    }
+
+    /// Answer a patch approval request.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn approve_patch(
+        &self,
+        call_id: impl Into<String>,
+        decision: ReviewDecision,
+    ) -> Result<String, SessionError> {
+        self.submitter.approve_patch(call_id, decision).await
+    }
+
+    /// Interrupt the running turn, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session has ended.
+    pub async fn interrupt(&self) -> Result<String, SessionError> {
+        self.submitter.interrupt().await
+    }
+
+    /// The next event; `None` once the session has ended and every event was read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: no event is lost if the future is dropped.
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// The events as a stream (borrowing the session).
+    pub fn events(&mut self) -> impl Stream<Item = Event> + '_ {
+        futures_util::stream::poll_fn(move |cx| self.events.poll_recv(cx))
+    }
+
+    /// Shut down: abort any turn, make the recording durable, and wait for the session to end.
+    /// Events up to `shutdown_complete` stay readable.
+    ///
+    /// # Errors
+    ///
+    /// [`SessionError::Closed`] when the session had already ended.
+    pub async fn shutdown(&mut self) -> Result<(), SessionError> {
+        self.submitter.submit(Op::Shutdown).await?;
+        if let Some(task) = self.loop_task.take() {
+            if let Err(e) = task.await {
+                tracing::error!(error = %e, "submission loop failed");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_sandbox(policy: &SandboxPolicy) -> Result<(), SessionError> {
+    match policy {
+        SandboxPolicy::DangerFullAccess => Ok(()),
+        SandboxPolicy::ReadOnly => Err(SessionError::UnsupportedSandbox("read-only".to_owned())),
+        SandboxPolicy::WorkspaceWrite { .. } => Err(SessionError::UnsupportedSandbox(
+            "workspace-write".to_owned(),
+        )),
+    }
+}
+
+fn context_of(config: &SessionConfig) -> TurnContext {
+    TurnContext {
+        cwd: config.cwd.clone(),
+        model: config.model.clone(),
+        approval_policy: config.approval_policy,
+        sandbox_policy: config.sandbox_policy.clone(),
+        effort: config.effort,
+        summary: config.summary,
+    }
+}
+
+fn environment_context(ctx: &TurnContext, services: &SessionServices) -> ResponseItem {
+    let policy = match ctx.approval_policy {
+        AskForApproval::Untrusted => "untrusted",
+        AskForApproval::OnFailure => "on-failure",
+        AskForApproval::OnRequest => "on-request",
+        AskForApproval::Never => "never",
+    };
+    ResponseItem::user_text(format!(
+        "{ENVIRONMENT_TAG}\n  <cwd>{}</cwd>\n  <approval_policy>{policy}</approval_policy>\n  \
+         <sandbox_mode>danger-full-access</sandbox_mode>\n  <shell>{}</shell>\n</environment_context>",
+        ctx.cwd.display(),
+        services.shell.user_shell().path.display(),
+    ))
+}
+
+/// Handle submissions in order until shutdown or until every submitter is gone.
+async fn submission_loop(inner: Arc<SessionInner>, mut rx: mpsc::Receiver<Submission>) {
+    let mut shutdown_id = String::new();
+    while let Some(sub) = rx.recv().await {
+        if let Op::Shutdown = sub.op {
+            shutdown_id = sub.id;
+            break;
+        }
+        handle_submission(&inner, sub).await;
+    }
+    inner.begin_shutdown();
+    inner.abort_turn(TurnAbortReason::Interrupted).await;
+    inner.wait_for_idle_task().await;
+    if let Err(e) = inner.services.recorder.shutdown().await {
+        inner
+            .emit(
+                &shutdown_id,
+                EventMsg::Error {
+                    message: format!("could not make the recording durable: {e}"),
+                },
+            )
+            .await;
+    }
+    inner.emit_now(&shutdown_id, EventMsg::ShutdownComplete);
+}
+
+async fn handle_submission(inner: &Arc<SessionInner>, sub: Submission) {
+    let Submission { id, op } = sub;
+    match op {
+        Op::UserInput { items } => start_or_queue(inner, id, items).await,
+        Op::UserTurn {
+            items,
+            cwd,
+            approval_policy,
+            sandbox_policy,
+            model,
+            effort,
+            summary,
+        } => {
+            if let Err(e) = check_sandbox(&sandbox_policy) {
+                return error(inner, &id, e.to_string()).await;
+            }
+            inner.set_context(TurnContext {
+                cwd,
+                model,
+                approval_policy,
+                sandbox_policy,
+                effort,
+                summary,
+            });
+            start_or_queue(inner, id, items).await;
+        }
+        Op::OverrideTurnContext(o) => {
+            if let Some(policy) = &o.sandbox_policy {
+                if let Err(e) = check_sandbox(policy) {
+                    return error(inner, &id, e.to_string()).await;
+                }
+            }
+            inner.override_context(&o);
+        }
+        Op::Interrupt => {
+            inner.abort_turn(TurnAbortReason::Interrupted).await;
+        }
+        Op::ExecApproval {
+            id: call_id,
+            decision,
+        } => {
+            approval(inner, &id, &call_id, ApprovalKind::Exec, decision).await;
+        }
+        Op::PatchApproval {
+            id: call_id,
+            decision,
+        } => {
+            approval(inner, &id, &call_id, ApprovalKind::Patch, decision).await;
+        }
+        Op::Compact => {
+            inner.wait_for_idle_task().await;
+            if inner.has_active_turn() {
+                return error(
+                    inner,
+                    &id,
+                    "cannot compact while a turn is running".to_owned(),
+                )
+                .await;
+            }
+            inner.start_turn(id, TaskKind::Compact, Vec::new());
+        }
+        Op::GetPath => {
+            inner.emit_now(
+                &id,
+                EventMsg::ConversationPath {
+                    conversation_id: inner.id.clone(),
+                    path: inner.rollout_path.clone(),
+                },
+            );
+        }
+        Op::Shutdown => {}
+        _ => error(inner, &id, "unsupported operation".to_owned()).await,
+    }
+}
+
+async fn start_or_queue(inner: &Arc<SessionInner>, id: String, items: Vec<InputItem>) {
+    if items.is_empty() || items.iter().all(InputItem::is_blank) {
+        return error(inner, &id, "input is empty".to_owned()).await;
+    }
+    let items = match inner.queue_input(&id, items) {
+        Ok(()) => return,
+        Err(items) => items,
+    };
+    // A turn that just ended may still be finalizing (and may start the next turn with input
+    // queued during its last request): let it finish first so turns never interleave.
+    inner.wait_for_idle_task().await;
+    if let Err(items) = inner.queue_input(&id, items) {
+        inner.start_turn(id, TaskKind::Regular, items);
+    }
+}
+
+async fn approval(
+    inner: &SessionInner,
+    sub_id: &str,
+    call_id: &str,
+    kind: ApprovalKind,
+    decision: ReviewDecision,
+) {
+    if let Err(e) = inner.resolve_approval(call_id, kind, decision) {
+        error(inner, sub_id, e.to_string()).await;
+    }
+}
+
+async fn error(inner: &SessionInner, sub_id: &str, message: String) {
+    inner.emit(sub_id, EventMsg::Error { message }).await;
+}

@@ -1,0 +1,326 @@
+//! The turn engine: model requests, streamed deltas, recorded items and tool calls, until the
+//! model answers without calling a tool or the turn is cancelled.
+//!
+//! A turn task never emits its terminal event itself: it reports how it ended to
+//! `SessionInner::task_finished`, the one place that finalizes turns.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use session_services::{ModelError, ModelEvent, ModelRequest, ReasoningOptions};
+use session_state::{ActiveTurn, ContentItem, EventMsg, InputItem, ResponseItem, TaskKind};
+
+use crate::inner::{SessionInner, TurnEnd};
+
+/// Entry point of a turn task.
+pub(crate) async fn run_turn(inner: Arc<SessionInner>, turn: ActiveTurn, input: Vec<InputItem>) {
+    let sub_id = turn.sub_id().to_owned();
+    inner.emit_now(
+        &sub_id,
+        EventMsg::TaskStarted {
+            model_context_window: inner.context_window(),
+        },
+    );
+    let end = match turn.kind() {
+        TaskKind::Regular => run_regular(&inner, &turn, input).await,
+        TaskKind::Compact => crate::compact::run_compact_task(&inner, &turn).await,
+    };
+    inner.task_finished(&sub_id, end).await;
+}
+
+/// Why a step of a turn stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// The turn was cancelled.
+    Cancelled,
+    /// The user chose `abort`.
+    AbortRequested,
+}
+
+impl From<Stop> for TurnEnd {
+    fn from(s: Stop) -> Self {
+        match s {
+            Stop::Cancelled => TurnEnd::Cancelled,
+            Stop::AbortRequested => TurnEnd::AbortRequested,
+        }
+    }
+}
+
+async fn run_regular(
+    inner: &Arc<SessionInner>,
+    turn: &ActiveTurn,
+    input: Vec<InputItem>,
+) -> TurnEnd {
+    let sub_id = turn.sub_id();
+    record_user_input(inner, sub_id, input).await;
+    loop {
+        if turn.cancel_token().is_cancelled() {
+            return TurnEnd::Cancelled;
+        }
+        let pending = turn.with_state(|s| s.take_pending_input());
+        if !pending.is_empty() {
+            record_user_input(inner, sub_id, pending).await;
+        }
+        if turn.with_state(|s| s.take_auto_compact_request()) {
+            match crate::compact::compact_history(inner, turn).await {
+                Ok(()) => {}
+                Err(crate::compact::CompactError::Stop(stop)) => return stop.into(),
+                Err(crate::compact::CompactError::Failed(message)) => {
+                    inner.emit(sub_id, EventMsg::Error { message }).await;
+                    return TurnEnd::Completed;
+                }
+            }
+        }
+        let calls = match sample(inner, turn).await {
+            Ok(calls) => calls,
+            Err(SampleError::Stop(stop)) => return stop.into(),
+            Err(SampleError::Model(e)) => {
+                inner
+                    .emit(
+                        sub_id,
+                        EventMsg::Error {
+                            message: e.to_string(),
+                        },
+                    )
+                    .await;
+                return TurnEnd::Completed;
+            }
+        };
+        if calls.is_empty() {
+            // Over the limit at the end of a turn: compact now so the next turn fits.
+            if turn.with_state(|s| s.take_auto_compact_request()) {
+                match crate::compact::compact_history(inner, turn).await {
+                    Ok(()) => {}
+                    Err(crate::compact::CompactError::Stop(stop)) => return stop.into(),
+                    Err(crate::compact::CompactError::Failed(message)) => {
+                        inner.emit(sub_id, EventMsg::Error { message }).await;
+                    }
+                }
+            }
+            return TurnEnd::Completed;
+        }
+        for call in calls {
+            if let Err(stop) = crate::tools::handle_call(inner, turn, call).await {
+                return stop.into();
+            }
+        }
+    }
+}
+
+/// Record user input as one user message, and tell the front-end.
+async fn record_user_input(inner: &SessionInner, sub_id: &str, input: Vec<InputItem>) {
+    let mut content = Vec::with_capacity(input.len());
+    let mut text = String::new();
+    for item in input {
+        match item {
+            InputItem::Text { text: t } => {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(&t);
+                content.push(ContentItem::InputText { text: t });
+            }
+            InputItem::Image { image_url } => content.push(ContentItem::InputImage { image_url }),
+            InputItem::LocalImage { path } => content.push(ContentItem::InputText {
+                text: format!("[local image attached: {}]", path.display()),
+            }),
+            _ => {}
+        }
+    }
+    if content.is_empty() {
+        return;
+    }
+    inner
+        .record_items(vec![ResponseItem::Message {
+            id: None,
+            role: "user".to_owned(),
+            content,
+        }])
+        .await;
+    inner.note_turn_input(text.clone());
+    inner
+        .emit(sub_id, EventMsg::UserMessage { message: text })
+        .await;
+}
+
+/// A tool call the model asked for.
+#[derive(Debug, Clone)]
+pub(crate) struct ToolCall {
+    pub(crate) call_id: String,
+    pub(crate) name: String,
+    pub(crate) arguments: String,
+}
+
+#[derive(Debug)]
+enum SampleError {
+    Stop(Stop),
+    Model(ModelError),
+}
+
+/// One model request, retried when the stream breaks; records the response's items and returns
+/// the tool calls to run.
+async fn sample(
+    inner: &Arc<SessionInner>,
+    turn: &ActiveTurn,
+) -> Result<Vec<ToolCall>, SampleError> {
+    let max_retries = inner.config.stream_max_retries;
+    let mut attempt: u32 = 0;
+    loop {
+        match sample_once(inner, turn).await {
+            Ok(calls) => return Ok(calls),
+            Err(SampleError::Model(e)) if e.is_retryable() && attempt < max_retries => {
+                attempt += 1;
+                let delay = e.retry_after().unwrap_or_else(|| backoff(attempt));
+                inner.emit_now(
+                    turn.sub_id(),
+                    EventMsg::StreamError {
+                        message: format!(
+                            "{e}; retrying {attempt}/{max_retries} in {}ms",
+                            delay.as_millis()
+                        ),
+                    },
+                );
+                tokio::select! {
+                    biased;
+                    () = turn.cancel_token().cancelled() => return Err(SampleError::Stop(Stop::Cancelled)),
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let ms = 100u64.saturating_mul(1u64 << attempt.min(8));
+    Duration::from_millis(ms.min(10_000))
+}
+
+async fn sample_once(
+    inner: &Arc<SessionInner>,
+    turn: &ActiveTurn,
+) -> Result<Vec<ToolCall>, SampleError> {
+    let sub_id = turn.sub_id();
+    let ctx = inner.context();
+    let request = ModelRequest {
+        model: ctx.model.clone(),
+        instructions: inner.config.instructions.clone(),
+        input: inner.history_snapshot(),
+        tools: inner.tools.clone(),
+        reasoning: (ctx.effort.is_some() || ctx.summary.is_some()).then_some(ReasoningOptions {
+            effort: ctx.effort,
+            summary: ctx.summary,
+        }),
+    };
+    let cancelled = turn.cancel_token().cancelled();
+    tokio::pin!(cancelled);
+    let mut stream = tokio::select! {
+        biased;
+        () = &mut cancelled => return Err(SampleError::Stop(Stop::Cancelled)),
+        r = inner.services.model.stream(request) => r.map_err(SampleError::Model)?,
+    };
+    let mut items: Vec<ResponseItem> = Vec::new();
+    let usage = loop {
+        let next = tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(SampleError::Stop(Stop::Cancelled)),
+            next = stream.next() => next,
+        };
+        match next {
+            Some(Ok(ModelEvent::OutputTextDelta(delta))) => {
+                inner.emit_now(sub_id, EventMsg::AgentMessageDelta { delta });
+            }
+            Some(Ok(ModelEvent::ReasoningDelta(delta))) => {
+                inner.emit_now(sub_id, EventMsg::AgentReasoningDelta { delta });
+            }
+            Some(Ok(ModelEvent::OutputItemDone(item))) => items.push(item),
+            Some(Ok(ModelEvent::Completed { usage, .. })) => break usage,
+            Some(Ok(ModelEvent::RateLimits(limits))) => inner.set_rate_limits(limits),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(SampleError::Model(e)),
+            None => return Err(SampleError::Model(ModelError::StreamClosed)),
+        }
+    };
+    drop(stream);
+
+    // The response is complete: record its items, then tell the front-end.
+    let now = inner.now_ms();
+    let mut calls = Vec::new();
+    let mut events = Vec::new();
+    for item in &items {
+        match item {
+            ResponseItem::Message { role, .. } if role == "assistant" => {
+                if let Some(text) = item.message_text() {
+                    turn.with_state(|s| s.set_last_agent_message(text.clone()));
+                    events.push(EventMsg::AgentMessage { message: text });
+                }
+            }
+            ResponseItem::Reasoning { summary, .. } => {
+                let text: String = summary
+                    .iter()
+                    .map(|session_state::ReasoningSummaryPart::SummaryText { text }| text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                if !text.is_empty() {
+                    events.push(EventMsg::AgentReasoning { text });
+                }
+            }
+            ResponseItem::FunctionCall {
+                name,
+                arguments,
+                call_id,
+                ..
+            } => {
+                let duplicate = turn
+                    .with_state(|s| s.begin_call(call_id, name, now))
+                    .is_err();
+                if duplicate {
+                    tracing::warn!(call_id, "model repeated a call id; ignoring the repeat");
+                    continue;
+                }
+                calls.push(ToolCall {
+                    call_id: call_id.clone(),
+                    name: name.clone(),
+                    arguments: arguments.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    let items: Vec<ResponseItem> = dedupe_calls(items);
+    inner.record_items(items).await;
+    for e in events {
+        inner.emit(sub_id, e).await;
+    }
+    if let Some(usage) = usage {
+        let (info, in_context) = inner.record_token_usage(&usage);
+        inner
+            .emit(
+                sub_id,
+                EventMsg::TokenCount {
+                    info,
+                    rate_limits: inner.rate_limits(),
+                },
+            )
+            .await;
+        if let Some(limit) = inner.config.auto_compact_limit() {
+            if in_context > limit {
+                turn.with_state(|s| s.request_auto_compact());
+            }
+        }
+    }
+    Ok(calls)
+}
+
+/// Drop function calls whose `call_id` repeats an earlier one, so history stays well formed.
+fn dedupe_calls(items: Vec<ResponseItem>) -> Vec<ResponseItem> {
+    let mut seen = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|i| match i.call_id() {
+            Some(id) => seen.insert(id.to_owned()),
+            None => true,
+        })
+        .collect()
+}

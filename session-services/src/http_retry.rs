@@ -1,0 +1,212 @@
+//! Sending a model request with retries, up to the moment the response headers are in.
+//!
+//! 429, 5xx and transport failures are retried with exponential backoff and jitter, honouring the
+//! server's `Retry-After`; other statuses fail at once with the server's error message. It must
+//! not retry once a 2xx response is handed out (a broken stream is the core's call), and it never
+//! lets the API key into an error.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use reqwest::{RequestBuilder, Response, StatusCode};
+
+use crate::model::ModelError;
+
+pub(crate) mod headers;
+
+/// Longest `Retry-After` we wait for; a server asking for more gets the error handed back.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// How much of an error body we read to find its message.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+/// How much of a non-JSON error body goes into the message.
+const MAX_ERROR_TEXT: usize = 512;
+
+/// How often and how patiently to retry the request phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub(crate) max_retries: u32,
+    /// Wait before the first retry; doubles each retry.
+    pub(crate) base_delay: Duration,
+    /// Longest wait between attempts (before jitter).
+    pub(crate) max_delay: Duration,
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (0-based): `base × 2^retry`, capped, times a jitter
+    /// factor in `[0.75, 1.25)`.
+    pub(crate) fn backoff(&self, retry: u32, jitter: &Jitter) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(1_u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX));
+        exp.min(self.max_delay)
+            .mul_f64(0.75 + 0.5 * jitter.next_unit())
+    }
+}
+
+/// A tiny xorshift generator for backoff jitter, seeded from the clock.
+#[derive(Debug)]
+pub(crate) struct Jitter {
+    state: AtomicU64,
+}
+
+impl Jitter {
+    /// A generator seeded from the current time.
+    pub(crate) fn from_clock() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9E37_79B9_7F4A_7C15);
+        Self {
+            state: AtomicU64::new(nanos | 1),
+        }
+    }
+
+    /// The next number in `[0, 1)`.
+    pub(crate) fn next_unit(&self) -> f64 {
+        let step = |mut x: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let previous = self
+            .state
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| Some(step(x)))
+            .unwrap_or(1);
+        (step(previous) >> 11) as f64 / (1_u64 << 53) as f64
+    }
+}
+
+/// What one request needs besides its builder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SendOptions<'a> {
+    /// Retry policy of the provider.
+    pub(crate) policy: RetryPolicy,
+    /// Jitter source of the client.
+    pub(crate) jitter: &'a Jitter,
+    /// How long to wait for response headers (and an error body) before giving up.
+    pub(crate) header_timeout: Duration,
+    /// The API key, scrubbed from any message that would carry it.
+    pub(crate) secret: Option<&'a str>,
+}
+
+/// Send the request `build` makes until the server answers 2xx, retries run out, or the failure
+/// is not worth retrying.
+///
+/// # Errors
+///
+/// [`ModelError::Http`] for an error status, [`ModelError::Transport`] when the connection failed
+/// every time, [`ModelError::IdleTimeout`] when no response headers came in time.
+pub(crate) async fn send(
+    options: SendOptions<'_>,
+    build: impl Fn() -> RequestBuilder,
+) -> Result<Response, ModelError> {
+    let mut retry = 0;
+    loop {
+        let outcome = tokio::time::timeout(options.header_timeout, build().send()).await;
+        let (error, wait) = match outcome {
+            Err(_) => return Err(ModelError::IdleTimeout(options.header_timeout)),
+            Ok(Ok(response)) if response.status().is_success() => return Ok(response),
+            Ok(Ok(response)) => {
+                let status = response.status();
+                let retry_after = headers::retry_after(response.headers());
+                let message = error_message(response, options).await;
+                let error = ModelError::Http {
+                    status: status.as_u16(),
+                    message,
+                    retry_after,
+                };
+                let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                let patient = retry_after.is_none_or(|d| d <= MAX_RETRY_AFTER);
+                if !(retryable && patient) {
+                    return Err(error);
+                }
+                (error, retry_after)
+            }
+            Ok(Err(e)) => (
+                ModelError::Transport(scrub(describe(e), options.secret)),
+                None,
+            ),
+        };
+        if retry >= options.policy.max_retries {
+            return Err(error);
+        }
+        let wait = wait.unwrap_or_else(|| options.policy.backoff(retry, options.jitter));
+        tracing::debug!(retry = retry + 1, ?wait, %error, "retrying model request");
+        tokio::time::sleep(wait).await;
+        retry += 1;
+    }
+}
+
+/// The message of an error response: `error.message` of a JSON body, else the body's text, else
+/// the status's reason.
+async fn error_message(response: Response, options: SendOptions<'_>) -> String {
+    let status = response.status();
+    let mut body = Vec::new();
+    let mut stream = response.bytes_stream();
+    let read = async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            body.extend_from_slice(&chunk);
+            if body.len() >= MAX_ERROR_BODY {
+                break;
+            }
+        }
+    };
+    // A server that sends an error status and then stalls still gets its status reported.
+    let _ = tokio::time::timeout(options.header_timeout, read).await;
+    let message = message_from_body(&body)
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
+    scrub(message, options.secret)
+}
+
+/// The message in an error body, if it has a usable one.
+pub(crate) fn message_from_body(body: &[u8]) -> Option<String> {
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) {
+        let found = json
+            .pointer("/error/message")
+            .or_else(|| json.get("error").filter(|e| e.is_string()))
+            .or_else(|| json.get("message"))
+            .and_then(|m| m.as_str());
+        if let Some(message) = found {
+            return Some(message.to_owned());
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut end = text.len().min(MAX_ERROR_TEXT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(text[..end].to_owned())
+}
+
+/// A transport error with its causes, without the URL.
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
+    let mut out = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    out
+}
+
+/// `text` with every occurrence of the secret replaced.
+pub(crate) fn scrub(text: String, secret: Option<&str>) -> String {
+    match secret {
+        Some(secret) if !secret.is_empty() && text.contains(secret) => {
+            text.replace(secret, "<redacted>")
+        }
+        _ => text,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,207 @@
+//! Tests of the Responses request body and the event decoder, without a network.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::ops::ControlFlow;
+
+use serde_json::json;
+use session_state::{
+    ConversationHistory, ReasoningEffort, ReasoningSummary, ReasoningSummaryPart, ResponseItem,
+    TokenUsage,
+};
+
+use super::*;
+use crate::model::{ReasoningOptions, ToolSpec};
+use crate::sse::SseEvent;
+use crate::sse::driver::{Decoder, Pending};
+
+fn request(reasoning: Option<ReasoningOptions>) -> ModelRequest {
+    let history = ConversationHistory::from_items([
+        ResponseItem::user_text("list \"files\""),
+        ResponseItem::FunctionCall {
+            id: None,
+            name: "shell".into(),
+            arguments: r#"{"command":["ls"]}"#.into(),
+            call_id: "c1".into(),
+        },
+        ResponseItem::FunctionCallOutput {
+            call_id: "c1".into(),
+            output: "a\nb".into(),
+        },
+    ]);
+    ModelRequest {
+        model: "gpt-test".into(),
+        instructions: "be brief\n".into(),
+        input: history.snapshot(),
+        tools: vec![ToolSpec {
+            name: "shell".into(),
+            description: "run a command".into(),
+            parameters: json!({"type": "object", "properties": {}}),
+        }],
+        reasoning,
+    }
+}
+
+#[test]
+fn the_body_carries_history_as_stored_and_the_fixed_fields() {
+    let req = request(None);
+    let body: serde_json::Value = serde_json::from_slice(&request_body(&req).unwrap()).unwrap();
+    let history: serde_json::Value = serde_json::from_str(&req.input.to_json_array()).unwrap();
+    assert_eq!(
+        body,
+        json!({
+            "model": "gpt-test",
+            "instructions": "be brief\n",
+            "input": history,
+            "tools": [{
+                "type": "function",
+                "name": "shell",
+                "description": "run a command",
+                "parameters": {"type": "object", "properties": {}},
+                "strict": false,
+            }],
+            "tool_choice": "auto",
+            "parallel_tool_calls": false,
+            "store": false,
+            "stream": true,
+        })
+    );
+}
+
+#[test]
+fn the_body_embeds_each_items_cached_json_byte_for_byte() {
+    let req = request(None);
+    let body = String::from_utf8(request_body(&req).unwrap()).unwrap();
+    assert!(body.contains(&format!(",\"input\":{},", req.input.to_json_array())));
+}
+
+#[test]
+fn reasoning_options_ask_for_encrypted_reasoning() {
+    let req = request(Some(ReasoningOptions {
+        effort: Some(ReasoningEffort::High),
+        summary: Some(ReasoningSummary::Auto),
+    }));
+    let body: serde_json::Value = serde_json::from_slice(&request_body(&req).unwrap()).unwrap();
+    assert_eq!(
+        body["reasoning"],
+        json!({"effort": "high", "summary": "auto"})
+    );
+    assert_eq!(body["include"], json!(["reasoning.encrypted_content"]));
+}
+
+fn decode(lines: &[serde_json::Value]) -> (Pending, bool) {
+    let mut decoder = ResponsesDecoder;
+    let mut out = Pending::new();
+    for line in lines {
+        let data = line.to_string();
+        let flow = decoder.on_event(
+            SseEvent {
+                event: "message",
+                data: &data,
+            },
+            &mut out,
+        );
+        if flow.is_break() {
+            return (out, true);
+        }
+    }
+    (out, false)
+}
+
+#[test]
+fn reasoning_deltas_and_reasoning_items_are_decoded() {
+    let (out, ended) = decode(&[
+        json!({"type": "response.reasoning_summary_text.delta", "delta": "think"}),
+        json!({"type": "response.reasoning_text.delta", "delta": "ing"}),
+        json!({"type": "response.output_item.done", "item": {
+            "type": "reasoning", "id": "rs_1",
+            "summary": [{"type": "summary_text", "text": "thinking"}],
+            "encrypted_content": "opaque"}}),
+    ]);
+    assert!(!ended);
+    assert_eq!(
+        out.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        vec![
+            ModelEvent::ReasoningDelta("think".into()),
+            ModelEvent::ReasoningDelta("ing".into()),
+            ModelEvent::OutputItemDone(ResponseItem::Reasoning {
+                id: "rs_1".into(),
+                summary: vec![ReasoningSummaryPart::SummaryText {
+                    text: "thinking".into()
+                }],
+                encrypted_content: Some("opaque".into()),
+            }),
+        ]
+    );
+}
+
+#[test]
+fn unknown_items_and_events_are_skipped() {
+    let (out, ended) = decode(&[
+        json!({"type": "response.output_item.done", "item": {"type": "web_search_call", "id": "w"}}),
+        json!({"type": "response.in_progress", "response": {}}),
+        json!({"type": "response.content_part.added"}),
+    ]);
+    assert!(!ended);
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn completed_maps_usage_and_ends() {
+    let (out, ended) = decode(&[
+        json!({"type": "response.completed", "response": {"id": "resp_9", "usage": {
+            "input_tokens": 100, "input_tokens_details": {"cached_tokens": 40},
+            "output_tokens": 30, "output_tokens_details": {"reasoning_tokens": 10},
+            "total_tokens": 130}}}),
+        json!({"type": "response.output_text.delta", "delta": "after the end"}),
+    ]);
+    assert!(ended);
+    assert_eq!(
+        out.into_iter().map(Result::unwrap).collect::<Vec<_>>(),
+        vec![ModelEvent::Completed {
+            response_id: "resp_9".into(),
+            usage: Some(TokenUsage {
+                input_tokens: 100,
+                cached_input_tokens: 40,
+                output_tokens: 30,
+                reasoning_output_tokens: 10,
+                total_tokens: 130,
+            }),
+        }]
+    );
+}
+
+#[test]
+fn incomplete_and_error_events_end_with_their_reason() {
+    let (out, ended) = decode(&[json!({"type": "response.incomplete", "response": {
+        "incomplete_details": {"reason": "max_output_tokens"}}})]);
+    assert!(ended);
+    assert_eq!(
+        out.into_iter().collect::<Vec<_>>(),
+        vec![Err(ModelError::Incomplete("max_output_tokens".into()))]
+    );
+    let (out, ended) =
+        decode(&[json!({"type": "error", "code": "server_error", "message": "boom"})]);
+    assert!(ended);
+    assert_eq!(
+        out.into_iter().collect::<Vec<_>>(),
+        vec![Err(ModelError::Failed("boom".into()))]
+    );
+}
+
+#[test]
+fn the_sse_event_name_stands_in_for_a_missing_type() {
+    let mut decoder = ResponsesDecoder;
+    let mut out = Pending::new();
+    let flow = decoder.on_event(
+        SseEvent {
+            event: "response.output_text.delta",
+            data: r#"{"delta":"x"}"#,
+        },
+        &mut out,
+    );
+    assert_eq!(flow, ControlFlow::Continue(()));
+    assert_eq!(
+        out.pop_front(),
+        Some(Ok(ModelEvent::OutputTextDelta("x".into())))
+    );
+}

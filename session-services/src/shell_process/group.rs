@@ -1,0 +1,55 @@
+//! Killing a command's whole process group: on cancel, on timeout, and when a run is dropped.
+//!
+//! Must only ever signal the one group it was made for (a negative pid), never pid 0 or -1,
+//! which would hit our own group or every process we may signal.
+
+use std::io;
+
+/// Send SIGKILL to every process of group `pgid`; a group already gone is not an error.
+pub(crate) fn kill_group(pgid: libc::pid_t) {
+    if pgid <= 1 {
+        // kill(0) and kill(-1) would reach far more than the command; refuse.
+        return;
+    }
+    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names only that group.
+    let rc = unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    if rc != 0 {
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ESRCH) {
+            tracing::warn!(pgid, error = %err, "failed to kill process group");
+        }
+    }
+}
+
+/// Kills its process group when dropped, unless it was disarmed or already fired.
+#[derive(Debug)]
+pub(crate) struct GroupGuard {
+    pgid: libc::pid_t,
+    armed: bool,
+}
+
+impl GroupGuard {
+    /// A guard for group `pgid` (the pid of a child spawned with `process_group(0)`).
+    pub(crate) fn new(pgid: libc::pid_t) -> Self {
+        Self { pgid, armed: true }
+    }
+
+    /// Kill the group now; the guard will not signal it again.
+    pub(crate) fn kill(&mut self) {
+        if self.armed {
+            self.armed = false;
+            kill_group(self.pgid);
+        }
+    }
+
+    /// Leave the group alone from now on.
+    pub(crate) fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the real service implementations: temp dirs, real processes, and a
+//! loopback HTTP server started by each test.
+
+mod chat;
+mod notifier;
+mod recorder;
+mod responses;
+mod shell;
