@@ -183,3 +183,47 @@ fn file_names_give_back_the_session_id() {
     assert_eq!(id_from_file_name("rollout-2026-11-25T18-54-22.jsonl"), None);
     assert_eq!(id_from_file_name("notes.jsonl"), None);
 }
+
+mod properties {
+    //! Property tests: the in-CI twin of the recording-reader fuzz target. Any bytes either
+    //! replay or give an error; nothing panics, and a valid recording with garbage appended
+    //! after its last newline loses nothing.
+
+    use std::path::Path;
+
+    use proptest::prelude::*;
+
+    use super::super::reader::replay;
+
+    const HEAD: &str = "{\"timestamp\":\"2026-01-01T00:00:00.000Z\",\"type\":\"session_meta\",\"payload\":{\"id\":\"s\",\"timestamp\":\"2026-01-01T00:00:00.000Z\",\"cwd\":\"/\",\"model\":\"m\"}}\n{\"timestamp\":\"2026-01-01T00:00:00.000Z\",\"type\":\"response_item\",\"payload\":{\"type\":\"message\",\"role\":\"user\",\"content\":[{\"type\":\"input_text\",\"text\":\"hi\"}]}}\n";
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(
+            prop_oneof![
+                4 => prop::sample::select(b"{}[]\":,typeload_response_item\n ".to_vec()),
+                1 => any::<u8>(),
+            ],
+            0..300,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_reader(input in bytes()) {
+            let _ = replay(&input[..], Path::new("fuzz.jsonl"));
+        }
+
+        #[test]
+        fn a_torn_tail_never_loses_a_complete_line(tail in bytes()) {
+            let tail: Vec<u8> = tail.into_iter().filter(|b| *b != b'\n').collect();
+            let mut file = HEAD.as_bytes().to_vec();
+            file.extend_from_slice(&tail);
+            let (session, _) = replay(&file[..], Path::new("torn.jsonl"))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(session.history.len(), 1);
+            prop_assert_eq!(session.truncated_tail_bytes, tail.len() as u64);
+        }
+    }
+}

@@ -189,3 +189,43 @@ fn breaking_stops_at_once_and_returns_the_value() {
     assert_eq!(flow, ControlFlow::Break("stopped"));
     assert_eq!(seen, vec!["1", "2"]);
 }
+
+mod properties {
+    //! Property tests: the in-CI twin of the SSE fuzz target.
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        // Mostly SSE-looking text with arbitrary bytes mixed in.
+        proptest::collection::vec(
+            prop_oneof![
+                4 => prop::sample::select(b"data: event:id\r\n{}\":x ".to_vec()),
+                1 => any::<u8>(),
+            ],
+            0..400,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_the_parser(input in bytes(), max in 1usize..64) {
+            let mut parser = SseParser::with_max_line(max);
+            let mut sink = |_e: SseEvent<'_>| -> ControlFlow<()> { ControlFlow::Continue(()) };
+            if parser.feed(&input, &mut sink).is_ok() {
+                let _ = parser.finish(&mut sink);
+            }
+        }
+
+        #[test]
+        fn how_the_bytes_are_split_never_changes_the_events(input in bytes(), cut in any::<prop::sample::Index>()) {
+            let whole = parse(&[&input]);
+            let at = cut.index(input.len() + 1);
+            let split = parse(&[&input[..at], &input[at..]]);
+            prop_assert_eq!(whole, split);
+        }
+    }
+}

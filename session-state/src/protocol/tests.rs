@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod proptests;
 mod samples;
 
 use std::collections::BTreeSet;

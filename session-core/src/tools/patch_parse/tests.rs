@@ -84,3 +84,46 @@ fn odd_input_never_panics() {
         let _ = parse_patch(s);
     }
 }
+
+mod properties {
+    //! Property tests: the in-CI twin of the patch-parser fuzz target.
+
+    use proptest::prelude::*;
+
+    use super::super::parse_patch;
+    use crate::tools::patch_apply::apply_chunks;
+
+    fn patchish() -> impl Strategy<Value = String> {
+        let line = prop_oneof![
+            Just("*** Begin Patch".to_owned()),
+            Just("*** End Patch".to_owned()),
+            Just("*** Add File: a.txt".to_owned()),
+            Just("*** Delete File: b.txt".to_owned()),
+            Just("*** Update File: c.txt".to_owned()),
+            Just("*** Move to: d.txt".to_owned()),
+            Just("*** End of File".to_owned()),
+            "@@ ?[a-z ]{0,8}",
+            "[ +-][a-z ]{0,8}",
+            ".{0,12}",
+        ];
+        proptest::collection::vec(line, 0..20).prop_map(|l| l.join("\n"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn arbitrary_text_never_panics_the_parser_or_the_applier(
+            text in patchish(),
+            file in "([a-z ]{0,6}\n){0,8}",
+        ) {
+            if let Ok(hunks) = parse_patch(&text) {
+                for hunk in hunks {
+                    if let super::super::Hunk::Update { chunks, .. } = hunk {
+                        let _ = apply_chunks(&file, &chunks);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,3 +1,4 @@
+//! Tests of bounded output capture: head and tail kept, the middle counted.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;

@@ -1,3 +1,4 @@
+//! Tests of finding the user's login shell.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
