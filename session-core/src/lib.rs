@@ -7,6 +7,40 @@
 //!
 //! This crate re-exports every type an embedding program needs, so depending on it alone is
 //! enough.
+//!
+//! # Example: a session with your own model
+//!
+//! ```
+//! use std::sync::Arc;
+//! use session_core::services::{ModelClient, ModelError, ModelEvent, ModelRequest, ModelStream};
+//! use session_core::services::SessionServices;
+//! use session_core::{EventMsg, ResponseItem, Session, SessionConfig, SessionError};
+//!
+//! struct Hello;
+//!
+//! #[session_core::async_trait]
+//! impl ModelClient for Hello {
+//!     async fn stream(&self, _request: ModelRequest) -> Result<ModelStream, ModelError> {
+//!         let reply = ModelEvent::OutputItemDone(ResponseItem::assistant_text("Hello!"));
+//!         let done = ModelEvent::Completed { response_id: "r1".into(), usage: None };
+//!         Ok(Box::pin(futures_util::stream::iter([Ok(reply), Ok(done)])))
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), SessionError> {
+//! let services = SessionServices::builder(Arc::new(Hello)).build(); // in-memory recording
+//! let mut session = Session::spawn(SessionConfig::new("hello-model", "."), services).await?;
+//! session.user_input("hi").await?;
+//! while let Some(event) = session.next_event().await {
+//!     if let EventMsg::TaskComplete { last_agent_message } = event.msg {
+//!         assert_eq!(last_agent_message.as_deref(), Some("Hello!"));
+//!         break;
+//!     }
+//! }
+//! session.shutdown().await
+//! # }
+//! ```
 
 mod compact;
 mod config;
@@ -30,3 +64,7 @@ pub use session_state::{
 
 /// The service ports and their implementations (re-exported from `session-services`).
 pub use session_services as services;
+
+/// The attribute that implements the async service traits (`ModelClient`, `Recorder`, `Shell`,
+/// `FileSystem`) outside this workspace, re-exported so its version always matches theirs.
+pub use async_trait::async_trait;

@@ -68,3 +68,27 @@ pub mod testing {
         sse_responses_text, sse_responses_tool_call,
     };
 }
+
+/// Entry points for the fuzz targets (feature `fuzzing`); not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::ops::ControlFlow;
+
+    /// Feed bytes to the SSE parser in the given chunk sizes; must never panic.
+    pub fn sse(bytes: &[u8], chunk: usize) {
+        let mut parser = crate::sse::SseParser::with_max_line(4096);
+        let mut sink = |_e: crate::sse::SseEvent<'_>| -> ControlFlow<()> { ControlFlow::Continue(()) };
+        for part in bytes.chunks(chunk.max(1)) {
+            if parser.feed(part, &mut sink).is_err() {
+                return;
+            }
+        }
+        let _ = parser.finish(&mut sink);
+    }
+
+    /// Replay bytes as a recording; must never panic.
+    pub fn recording(bytes: &[u8]) {
+        let _ = crate::recorder_jsonl::replay_bytes(bytes);
+    }
+}

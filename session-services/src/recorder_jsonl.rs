@@ -22,6 +22,12 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use self::reader::{count_recorded_turns, read_recording};
+
+/// Replay a recording held in memory (fuzzing entry point).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn replay_bytes(bytes: &[u8]) -> Result<crate::recorder::ResumedSession, RecorderError> {
+    reader::replay(bytes, std::path::Path::new("memory.jsonl")).map(|(s, _)| s)
+}
 use self::time::Civil;
 use self::writer::Command;
 use crate::recorder::{

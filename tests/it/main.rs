@@ -7,5 +7,11 @@
     unreachable_pub
 )]
 
+mod compaction;
+mod failures;
+mod patch;
+mod processes;
+mod recording;
+mod resume;
 mod support;
 mod turns;
