@@ -146,7 +146,7 @@ impl Session {
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
         let meta = SessionMeta {
             id: id.clone(),
-            timestamp: String::new(),
+            timestamp: session_services::format_timestamp(std::time::SystemTime::now()),
             cwd: config.cwd.clone(),
             model: config.model.clone(),
             model_provider: config.model_provider.clone(),

@@ -47,7 +47,9 @@ pub use crate::shell_process::ProcessShell;
 pub use crate::chat::ChatCompletionsClient;
 pub use crate::notifier_command::CommandNotifier;
 pub use crate::provider::{ProviderConfig, WireApi};
-pub use crate::recorder_jsonl::{JsonlRecorder, count_recorded_turns, read_recording};
+pub use crate::recorder_jsonl::{
+    JsonlRecorder, count_recorded_turns, format_timestamp, read_recording,
+};
 pub use crate::responses::ResponsesClient;
 
 /// mockall mocks of every port (feature `mocks`).

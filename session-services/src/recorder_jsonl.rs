@@ -23,6 +23,11 @@ use tokio::task::JoinHandle;
 
 pub use self::reader::{count_recorded_turns, read_recording};
 
+/// A time as the recordings write it: RFC 3339, UTC, milliseconds (`2026-11-25T18:54:22.123Z`).
+pub fn format_timestamp(t: std::time::SystemTime) -> String {
+    time::rfc3339_millis(t)
+}
+
 /// Replay a recording held in memory (fuzzing entry point).
 #[cfg(feature = "fuzzing")]
 pub(crate) fn replay_bytes(bytes: &[u8]) -> Result<crate::recorder::ResumedSession, RecorderError> {
