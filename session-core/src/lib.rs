@@ -68,3 +68,13 @@ pub use session_services as services;
 /// The attribute that implements the async service traits (`ModelClient`, `Recorder`, `Shell`,
 /// `FileSystem`) outside this workspace, re-exported so its version always matches theirs.
 pub use async_trait::async_trait;
+
+/// Entry points for the fuzz targets (feature `fuzzing`); not a stable API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parse a patch and apply its update hunks to `file`; must never panic.
+    pub fn patch(text: &str, file: &str) {
+        crate::tools::fuzz_patch(text, file);
+    }
+}

@@ -21,6 +21,18 @@ pub(crate) use self::safety::is_known_safe_command;
 use crate::inner::SessionInner;
 use crate::turn::{Stop, ToolCall};
 
+/// Parse a patch and apply its update chunks to `file` (fuzzing entry point).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn fuzz_patch(text: &str, file: &str) {
+    if let Ok(hunks) = parse_patch(text) {
+        for hunk in hunks {
+            if let Hunk::Update { chunks, .. } = hunk {
+                let _ = patch_apply::apply_chunks(file, &chunks);
+            }
+        }
+    }
+}
+
 /// The tools offered to the model.
 pub(crate) fn tool_specs() -> Vec<ToolSpec> {
     vec![
