@@ -262,6 +262,11 @@ fn describe_last_output(request: &ModelRequest, prefix: &str) -> String {
     match last {
         None => format!("{prefix}I have not run anything yet."),
         Some(output) => {
+            // Tool outputs from the core carry a header (exit code, wall time); describe only
+            // what the command printed.
+            let output = output
+                .split_once("\nOutput:\n")
+                .map_or(output, |(_, printed)| printed);
             let lines: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
             let shown: Vec<&str> = lines.iter().take(5).copied().collect();
             let more = lines.len().saturating_sub(shown.len());

@@ -1,0 +1,23 @@
+//! The `session` command-line program: configuration, the front-ends (`exec`, `chat`, `proto`,
+//! `resume`, `sessions`) and their rendering, on top of the `Session` façade of `session-core`.
+//!
+//! Everything lives in private modules; the binary only calls [`run`]. This is the one crate
+//! that writes to the terminal; it must not grow session logic of its own (turns, approvals by
+//! policy and recording belong to the core).
+
+mod app;
+mod approval;
+mod args;
+mod chat;
+mod config;
+mod demo;
+mod exec;
+mod input;
+mod proto;
+mod render;
+mod services;
+mod sessions;
+mod spinner;
+mod term;
+
+pub use crate::app::run;

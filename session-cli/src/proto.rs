@@ -1,0 +1,88 @@
+//! `session proto`: PROTOCOL.md over stdin and stdout, one JSON object per line.
+//!
+//! Each stdin line is parsed as a submission and handed to the session; a line that is not one
+//! gets an `error` event written here directly (the session never saw it). Every event goes to
+//! stdout as one line, flushed at once. The end of stdin shuts the session down. Nothing but
+//! protocol lines may ever reach stdout.
+
+use std::io::Write;
+
+use anyhow::{Context, Result};
+use session_core::{Event, EventMsg, Op, Session, Submission, parse_submission};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::app::Outcome;
+use crate::term;
+
+/// Serve the protocol until `shutdown_complete`.
+///
+/// # Errors
+///
+/// When stdout cannot be written.
+pub(crate) async fn run(mut session: Session) -> Result<Outcome> {
+    let submitter = session.submitter();
+    let mut out = term::stdout();
+    let mut write = move |event: &Event| -> Result<()> {
+        let line = serde_json::to_string(event).context("cannot encode an event")?;
+        writeln!(out, "{line}")?;
+        out.flush()?;
+        Ok(())
+    };
+    let mut stdin = BufReader::new(tokio::io::stdin());
+    let mut buf = Vec::new();
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            event = session.next_event() => {
+                let Some(event) = event else { break };
+                write(&event)?;
+                if matches!(event.msg, EventMsg::ShutdownComplete) {
+                    break;
+                }
+            }
+            read = stdin.read_until(b'\n', &mut buf), if reading => {
+                let line = match read {
+                    Ok(n) if n > 0 => String::from_utf8(std::mem::take(&mut buf)),
+                    // The end of input (or unreadable input) behaves like `shutdown`.
+                    Ok(_) | Err(_) => {
+                        reading = false;
+                        let shutdown = Submission { id: String::new(), op: Op::Shutdown };
+                        if submitter.submit_with_id(shutdown).await.is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                };
+                let Ok(line) = line else {
+                    write(&error_event(String::new(), "invalid input: not UTF-8".to_owned()))?;
+                    continue;
+                };
+                if line.trim().is_empty() {
+                    continue;
+                }
+                match parse_submission(line.trim_end()) {
+                    Ok(submission) => {
+                        let id = submission.id.clone();
+                        let is_shutdown = matches!(submission.op, Op::Shutdown);
+                        if submitter.submit_with_id(submission).await.is_err() {
+                            write(&error_event(id, "the session has ended".to_owned()))?;
+                            break;
+                        }
+                        if is_shutdown {
+                            reading = false;
+                        }
+                    }
+                    Err(e) => write(&error_event(e.id, e.message))?,
+                }
+            }
+        }
+    }
+    Ok(Outcome::Done)
+}
+
+fn error_event(id: String, message: String) -> Event {
+    Event {
+        id,
+        msg: EventMsg::Error { message },
+    }
+}

@@ -1,0 +1,19 @@
+//! Integration tests of the `session` binary: each test runs the real program in a temporary
+//! working directory with its own `SESSION_HOME`, against the offline demo, a JSON script, or a
+//! loopback mock of a Responses or Chat Completions server.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
+
+mod chat;
+mod config;
+mod exec;
+mod json;
+mod proto;
+mod resume;
+mod sessions;
+mod snapshot;
+mod support;
