@@ -74,7 +74,9 @@ impl Asker {
 
 /// Where events go.
 enum Sink {
-    Json(Quiet<io::Stdout>),
+    /// Buffered: flushed when the session has no more events waiting, so a burst of deltas
+    /// becomes a few large writes instead of one syscall per event.
+    Json(io::BufWriter<Quiet<io::Stdout>>),
     Human(Box<Renderer<Quiet<io::Stdout>, Quiet<io::Stderr>>>),
 }
 
@@ -82,11 +84,18 @@ impl Sink {
     fn show(&mut self, event: &Event) -> Result<()> {
         match self {
             Sink::Json(out) => {
-                let line = serde_json::to_string(event).context("cannot encode an event")?;
-                writeln!(out, "{line}")?;
-                out.flush()?;
+                serde_json::to_writer(&mut *out, event).context("cannot encode an event")?;
+                out.write_all(b"\n")?;
             }
             Sink::Human(renderer) => renderer.event(&event.msg)?,
+        }
+        Ok(())
+    }
+
+    /// Write out what is buffered.
+    fn flush(&mut self) -> Result<()> {
+        if let Sink::Json(out) = self {
+            out.flush()?;
         }
         Ok(())
     }
@@ -182,7 +191,7 @@ pub(crate) async fn run(
     opts: &RunOptions,
 ) -> Result<Outcome> {
     let mut sink = if opts.json {
-        Sink::Json(term::stdout())
+        Sink::Json(io::BufWriter::with_capacity(64 * 1024, term::stdout()))
     } else {
         Sink::Human(Box::new(Renderer::new(
             term::stdout(),
@@ -221,6 +230,9 @@ pub(crate) async fn run(
                 };
                 spinner.around(&event.msg);
                 sink.show(&event)?;
+                if !session.has_buffered_events() || event.msg.is_turn_terminal() {
+                    sink.flush()?;
+                }
                 match &event.msg {
                     EventMsg::Error { .. } => failed = true,
                     // Ctrl-C, or `x` at an approval prompt.
@@ -284,5 +296,5 @@ async fn shutdown(session: &mut Session, sink: &mut Sink) -> Result<()> {
             break;
         }
     }
-    Ok(())
+    sink.flush()
 }

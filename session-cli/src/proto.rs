@@ -21,11 +21,15 @@ use crate::term;
 /// When stdout cannot be written.
 pub(crate) async fn run(mut session: Session) -> Result<Outcome> {
     let submitter = session.submitter();
-    let mut out = term::stdout();
-    let mut write = move |event: &Event| -> Result<()> {
-        let line = serde_json::to_string(event).context("cannot encode an event")?;
-        writeln!(out, "{line}")?;
-        out.flush()?;
+    // Buffered; flushed whenever the session has no more events waiting, so a client sees
+    // every event promptly while a burst of deltas costs a few writes, not one per event.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, term::stdout());
+    let mut write = move |event: &Event, flush: bool| -> Result<()> {
+        serde_json::to_writer(&mut out, event).context("cannot encode an event")?;
+        out.write_all(b"\n")?;
+        if flush {
+            out.flush()?;
+        }
         Ok(())
     };
     let mut stdin = BufReader::new(tokio::io::stdin());
@@ -35,7 +39,8 @@ pub(crate) async fn run(mut session: Session) -> Result<Outcome> {
         tokio::select! {
             event = session.next_event() => {
                 let Some(event) = event else { break };
-                write(&event)?;
+                let last = matches!(event.msg, EventMsg::ShutdownComplete);
+                write(&event, last || !session.has_buffered_events())?;
                 if matches!(event.msg, EventMsg::ShutdownComplete) {
                     break;
                 }
@@ -54,7 +59,7 @@ pub(crate) async fn run(mut session: Session) -> Result<Outcome> {
                     }
                 };
                 let Ok(line) = line else {
-                    write(&error_event(String::new(), "invalid input: not UTF-8".to_owned()))?;
+                    write(&error_event(String::new(), "invalid input: not UTF-8".to_owned()), true)?;
                     continue;
                 };
                 if line.trim().is_empty() {
@@ -65,14 +70,14 @@ pub(crate) async fn run(mut session: Session) -> Result<Outcome> {
                         let id = submission.id.clone();
                         let is_shutdown = matches!(submission.op, Op::Shutdown);
                         if submitter.submit_with_id(submission).await.is_err() {
-                            write(&error_event(id, "the session has ended".to_owned()))?;
+                            write(&error_event(id, "the session has ended".to_owned()), true)?;
                             break;
                         }
                         if is_shutdown {
                             reading = false;
                         }
                     }
-                    Err(e) => write(&error_event(e.id, e.message))?,
+                    Err(e) => write(&error_event(e.id, e.message), true)?,
                 }
             }
         }

@@ -345,6 +345,12 @@ impl Session {
         self.events.recv().await
     }
 
+    /// Whether events are waiting to be read, so a front-end can batch its output and flush
+    /// only when it has caught up.
+    pub fn has_buffered_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// The events as a stream (borrowing the session).
     pub fn events(&mut self) -> impl Stream<Item = Event> + '_ {
         futures_util::stream::poll_fn(move |cx| self.events.poll_recv(cx))

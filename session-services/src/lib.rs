@@ -80,7 +80,8 @@ pub mod fuzzing {
     /// Feed bytes to the SSE parser in the given chunk sizes; must never panic.
     pub fn sse(bytes: &[u8], chunk: usize) {
         let mut parser = crate::sse::SseParser::with_max_line(4096);
-        let mut sink = |_e: crate::sse::SseEvent<'_>| -> ControlFlow<()> { ControlFlow::Continue(()) };
+        let mut sink =
+            |_e: crate::sse::SseEvent<'_>| -> ControlFlow<()> { ControlFlow::Continue(()) };
         for part in bytes.chunks(chunk.max(1)) {
             if parser.feed(part, &mut sink).is_err() {
                 return;

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use session_services::{ExecEnd, ExecRequest};
-use session_state::{
-    ActiveTurn, ApprovalKind, AskForApproval, EventMsg, ExecOutputStream, ReviewDecision,
-};
+use session_state::{ActiveTurn, ApprovalKind, AskForApproval, EventMsg, ReviewDecision};
 use tokio::sync::mpsc;
 
 use super::{is_known_safe_command, request_approval};
@@ -116,7 +114,6 @@ async fn run(
     while let Ok(chunk) = rx.try_recv() {
         forward_chunk(inner, turn, &call.call_id, chunk);
     }
-    let started = Duration::ZERO;
     match result {
         Ok(out) => {
             let formatted = format_for_model(&out.aggregated_output);
@@ -139,7 +136,7 @@ async fn run(
             let mut text = format!(
                 "Exit code: {}\nWall time: {:.1} seconds\n",
                 out.exit_code,
-                (out.duration + started).as_secs_f64()
+                out.duration.as_secs_f64()
             );
             if out.end == ExecEnd::TimedOut {
                 text.push_str("The command timed out and was killed.\n");
@@ -182,10 +179,7 @@ fn forward_chunk(
         turn.sub_id(),
         EventMsg::ExecCommandOutputDelta {
             call_id: call_id.to_owned(),
-            stream: match chunk.stream {
-                ExecOutputStream::Stdout => ExecOutputStream::Stdout,
-                ExecOutputStream::Stderr => ExecOutputStream::Stderr,
-            },
+            stream: chunk.stream,
             chunk: chunk.bytes,
         },
     );
