@@ -156,7 +156,10 @@ async fn error_message(response: Response, options: SendOptions<'_>) -> String {
     };
     // A server that sends an error status and then stalls still gets its status reported.
     let _ = tokio::time::timeout(options.header_timeout, read).await;
-    let message = message_from_body(&body)
+    // Scrub the whole body before a message is cut out of it: a key that the length limit cuts
+    // in half no longer matches, and its first half would leak.
+    let body = scrub(String::from_utf8_lossy(&body).into_owned(), options.secret);
+    let message = message_from_body(body.as_bytes())
         .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned());
     scrub(message, options.secret)
 }

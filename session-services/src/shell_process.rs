@@ -111,6 +111,13 @@ async fn run(
     };
 
     let mut command = Command::new(program);
+    // Credentials stay with the runtime: a command the model runs (`printenv`, `env`,
+    // `/proc/self/environ`) must not be able to read the session's API keys.
+    for (name, _) in std::env::vars_os() {
+        if is_secret_variable(&name.to_string_lossy()) {
+            command.env_remove(&name);
+        }
+    }
     command
         .args(args)
         .current_dir(&request.cwd)
@@ -324,3 +331,16 @@ async fn sleep_until(at: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+/// Whether an inherited environment variable looks like a credential (its name contains
+/// `KEY`, `SECRET`, `TOKEN` or `PASSWORD`, in any case); such variables are not passed on to
+/// commands. Variables set explicitly in the request are passed on regardless.
+pub(crate) fn is_secret_variable(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["KEY", "SECRET", "TOKEN", "PASSWORD"]
+        .iter()
+        .any(|word| upper.contains(word))
+}
+
+#[cfg(test)]
+mod tests;

@@ -10,10 +10,12 @@
 
 mod chat;
 mod config;
+mod crash;
 mod exec;
 mod json;
 mod proto;
 mod resume;
+mod security;
 mod sessions;
 mod snapshot;
 mod support;

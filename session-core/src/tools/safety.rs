@@ -31,7 +31,7 @@ fn is_safe_simple(argv: &[String]) -> bool {
     match program.as_str() {
         "ls" | "pwd" | "cat" | "head" | "tail" | "wc" | "echo" | "true" | "false" | "which"
         | "whoami" | "id" | "uname" | "file" | "stat" | "du" | "df" | "tree" | "nl" | "cut"
-        | "grep" | "basename" | "dirname" | "realpath" | "readlink" | "printenv" => true,
+        | "grep" | "basename" | "dirname" | "realpath" | "readlink" => true,
         "sort" => !args.iter().any(|a| {
             a == "-o" || a.starts_with("--output") || (a.starts_with("-o") && a.len() > 2)
         }),

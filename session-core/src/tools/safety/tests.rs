@@ -61,6 +61,7 @@ fn anything_that_writes_runs_programs_or_escapes_is_not_safe() {
         &["sed", "-i", "s/a/b/", "f"],
         &["env", "rm", "x"],
         &["python3", "-c", "print(1)"],
+        &["printenv", "OPENAI_API_KEY"],
     ];
     for a in unsafe_ {
         assert!(!is_known_safe_command(&argv(a)), "{a:?} should not be safe");
