@@ -96,7 +96,7 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
         Command::Chat(args) => {
             let settings = load_settings(&cli, &env, args.full_auto)?;
             let session = start(&settings, &env, None).await?;
-            crate::chat::run(session, &settings).await
+            crate::chat::run(session, &settings, &env.home).await
         }
         Command::Proto => {
             let settings = load_settings(&cli, &env, false)?;
@@ -128,7 +128,7 @@ async fn resume(cli: &Cli, env: &Env, args: &ResumeArgs) -> Result<Outcome> {
     match prompt {
         Some(prompt) => crate::exec::run(session, prompt, &args.run).await,
         None if args.run.json => bail!("--json needs a prompt"),
-        None => crate::chat::run(session, &settings).await,
+        None => crate::chat::run(session, &settings, &env.home).await,
     }
 }
 

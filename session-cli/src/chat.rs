@@ -1,17 +1,25 @@
 //! `session chat` (and `session resume` without a prompt): the interactive loop.
 //!
-//! Lines typed at the `> ` prompt (on stderr) become user input at once, also while a turn
-//! runs (the core queues them into it). Approval requests take the next line as their answer.
-//! Ctrl-C interrupts the running turn and returns to the prompt. `/quit` shuts the session
-//! down at once (aborting a running turn); the end of input first lets the session answer
-//! what was typed (approvals are then denied), so `echo question | session chat` works.
-//! Plain line reading: no line editor or input history.
+//! Lines typed at the `> ` prompt become user input at once, also while a turn runs (the core
+//! queues them into it). Approval requests take the next line as their answer. Ctrl-C
+//! interrupts the running turn and returns to the prompt. `/quit` shuts the session down at
+//! once (aborting a running turn); the end of piped input first lets the session answer what
+//! was typed (approvals are then denied), so `echo question | session chat` works.
+//!
+//! On a terminal the lines come from a line editor with history (`editor`) and all output goes
+//! above its prompt (`screen`); otherwise lines are read plainly and the prompt is written on
+//! stderr. This module decides what lines mean; it never reads the terminal itself.
+
+mod command;
+mod editor;
+mod screen;
 
 use std::collections::VecDeque;
-use std::io::{self, Write};
+use std::io::Write;
+use std::path::Path;
 
 use anyhow::{Context, Result};
-use session_core::{EventMsg, Op, ReviewDecision, Session, Submitter, TokenUsageInfo};
+use session_core::{EventMsg, Op, ReviewDecision, Session, Submitter};
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::app::Outcome;
@@ -20,47 +28,20 @@ use crate::config::Settings;
 use crate::input::Lines;
 use crate::render::Renderer;
 use crate::spinner::{self, Spinner};
-use crate::term::{self, Quiet, Style};
-
-/// What a line typed at the prompt means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Command {
-    /// Nothing (an empty line).
-    Nothing,
-    /// Text for the agent.
-    Input(String),
-    /// `/status`.
-    Status,
-    /// `/compact`.
-    Compact,
-    /// `/quit` or `/exit`.
-    Quit,
-    /// A slash command we do not know.
-    Unknown(String),
-}
-
-/// Read a prompt line.
-pub(crate) fn parse_command(line: &str) -> Command {
-    let trimmed = line.trim();
-    if trimmed.is_empty() {
-        return Command::Nothing;
-    }
-    match trimmed {
-        "/status" => Command::Status,
-        "/compact" => Command::Compact,
-        "/quit" | "/exit" => Command::Quit,
-        other if other.starts_with('/') && !other.contains(char::is_whitespace) => {
-            Command::Unknown(other.to_owned())
-        }
-        _ => Command::Input(line.to_owned()),
-    }
-}
+use crate::term::{self, Style};
+use command::{Command, parse_command, status_text};
+use editor::{Control, Input, Reading, Typed};
+use screen::{Output, Sink};
 
 struct Chat<'a> {
     settings: &'a Settings,
     session_id: String,
     submitter: Submitter,
-    renderer: Renderer<Quiet<io::Stdout>, Quiet<io::Stderr>>,
+    renderer: Renderer<Sink, Sink>,
+    /// Where `/status` goes (stdout).
+    out: Sink,
+    /// Where notes, prompts and questions go (stderr).
+    err: Sink,
     err_style: Style,
     spinner: Spinner,
     running: bool,
@@ -69,25 +50,57 @@ struct Chat<'a> {
     undelivered: usize,
     /// The input has ended: nobody can answer approvals, and the chat ends once idle.
     eof: bool,
+    /// The line editor, which shows its own prompt; `None` when reading plain lines.
+    editor: Option<Control>,
 }
 
 impl Chat<'_> {
+    fn note(&mut self, message: &str) {
+        self.err.say(&format!("session: {message}\n"));
+    }
+
     fn prompt(&mut self) {
         if self.running || !self.approvals.is_empty() {
             return;
         }
         let _ = self.renderer.finish_message();
-        let mut err = term::stderr();
-        let _ = write!(err, "{}", self.err_style.bold("> "));
-        let _ = err.flush();
+        if self.editor.is_some() {
+            return;
+        }
+        let prompt = self.err_style.bold("> ");
+        self.err.say(&prompt);
     }
 
     fn ask_front(&mut self) {
-        if let Some(front) = self.approvals.front() {
-            let _ = self.renderer.finish_message();
-            let mut err = term::stderr();
-            let _ = write!(err, "{}", front.question(self.err_style));
-            let _ = err.flush();
+        let Some(front) = self.approvals.front() else {
+            return;
+        };
+        let question = front.question(self.err_style);
+        let text = match &self.editor {
+            // The editor is about to read the answer: its prompt is the question's last line.
+            Some(editor) if editor.reading().is_none() => match question.rsplit_once('\n') {
+                Some((body, _)) => format!("{body}\n"),
+                None => question,
+            },
+            _ => question,
+        };
+        let _ = self.renderer.finish_message();
+        // One piece, so the question never shows without its end.
+        self.err.say(&text);
+    }
+
+    /// Keep the editor reading: the answer to the front approval, or the next input.
+    fn listen(&mut self) {
+        let Some(editor) = &mut self.editor else {
+            return;
+        };
+        match self.approvals.front() {
+            Some(front) => {
+                let question = front.question(Style::plain());
+                let prompt = question.rsplit('\n').next().unwrap_or("> ");
+                editor.read(prompt, Reading::Answer);
+            }
+            None => editor.read("> ", Reading::Input),
         }
     }
 
@@ -120,7 +133,7 @@ impl Chat<'_> {
         }
         if let Some(pending) = Pending::from_event(msg) {
             if self.eof {
-                term::note(&pending.auto_denied_note());
+                self.note(&pending.auto_denied_note());
                 pending
                     .answer(&self.submitter, ReviewDecision::Denied)
                     .await
@@ -139,7 +152,7 @@ impl Chat<'_> {
     async fn on_eof(&mut self) -> Result<()> {
         self.eof = true;
         while let Some(pending) = self.approvals.pop_front() {
-            term::note(&pending.auto_denied_note());
+            self.note(&pending.auto_denied_note());
             pending
                 .answer(&self.submitter, ReviewDecision::Denied)
                 .await
@@ -148,9 +161,64 @@ impl Chat<'_> {
         Ok(())
     }
 
+    /// Ctrl-C: interrupt the running turn, or remind how to leave.
+    async fn on_interrupt(&mut self) -> Result<()> {
+        self.spinner.stop();
+        if self.running {
+            self.note("interrupting the turn");
+            self.submitter
+                .interrupt()
+                .await
+                .context("the session has ended")?;
+        } else {
+            if self.editor.is_none() {
+                // End the line the terminal echoed `^C` on.
+                self.err.say("\n");
+            }
+            self.note("type /quit (or press Ctrl-D) to leave");
+            self.prompt();
+        }
+        Ok(())
+    }
+
     /// Whether nothing runs and nothing submitted is still to start.
     fn idle(&self) -> bool {
         !self.running && self.undelivered == 0 && self.approvals.is_empty()
+    }
+
+    /// Handle what was typed; `false` when the chat should end.
+    async fn on_typed(&mut self, typed: Typed) -> Result<bool> {
+        // A warning comes between reads; everything else answers the editor's read.
+        if let (Some(editor), false) = (&mut self.editor, matches!(typed, Typed::Warning(_))) {
+            editor.answered();
+        }
+        let go_on = match typed {
+            Typed::Line(line) => {
+                // Input and commands go into the history; answers to approvals do not.
+                if let (Some(editor), true) = (&mut self.editor, self.approvals.is_empty()) {
+                    editor.remember(&line);
+                }
+                self.on_line(&line).await?
+            }
+            Typed::Interrupt => {
+                self.on_interrupt().await?;
+                true
+            }
+            Typed::Quit => false,
+            // The end of piped input quits, once what was asked for is answered.
+            Typed::End => {
+                self.on_eof().await?;
+                !self.idle()
+            }
+            Typed::Warning(text) => {
+                self.note(&text);
+                return Ok(true);
+            }
+        };
+        if go_on {
+            self.listen();
+        }
+        Ok(go_on)
     }
 
     /// Handle a line; `false` when the chat should end.
@@ -185,7 +253,7 @@ impl Chat<'_> {
             }
             Command::Quit => return Ok(false),
             Command::Unknown(name) => {
-                term::note(&format!(
+                self.note(&format!(
                     "unknown command `{name}`; try /status, /compact or /quit"
                 ));
                 self.prompt();
@@ -203,7 +271,7 @@ impl Chat<'_> {
 
     async fn decide(&mut self, decision: ReviewDecision) -> Result<()> {
         if let Some(front) = self.approvals.pop_front() {
-            term::note(approval::decision_text(decision));
+            self.note(approval::decision_text(decision));
             front
                 .answer(&self.submitter, decision)
                 .await
@@ -216,122 +284,147 @@ impl Chat<'_> {
     fn status(&mut self) -> Result<()> {
         let text = status_text(self.settings, &self.session_id, self.renderer.last_info());
         let _ = self.renderer.finish_message();
-        let mut out = term::stdout();
-        write!(out, "{text}")?;
-        out.flush()?;
+        write!(self.out, "{text}")?;
+        self.out.flush()?;
         Ok(())
     }
 }
 
-/// The `/status` report.
-pub(crate) fn status_text(
-    settings: &Settings,
-    session_id: &str,
-    info: Option<TokenUsageInfo>,
-) -> String {
-    let mut text = format!(
-        "model:        {} (provider {})\nsession:      {session_id}\n",
-        settings.model, settings.provider_id
-    );
-    let total = info.map(|i| i.total_token_usage).unwrap_or_default();
-    text.push_str(&format!(
-        "tokens used:  {} in, {} out ({} total)\n",
-        total.input_tokens, total.output_tokens, total.total_tokens
-    ));
-    let window = info
-        .and_then(|i| i.model_context_window)
-        .or(settings.context_window);
-    match window {
-        Some(window) if window > 0 => {
-            let used = info.map_or(0, |i| i.last_token_usage.tokens_in_context());
-            let left = 100u64.saturating_sub(used.saturating_mul(100) / window);
-            text.push_str(&format!("context left: {left}% of {window} tokens\n"));
-        }
-        _ => text.push_str("context left: unknown (no context window configured)\n"),
-    }
-    text
-}
-
-/// Run the chat until `/quit`, the end of input, or the end of the session.
+/// Run the chat until `/quit`, Ctrl-D, the end of input, or the end of the session.
 ///
 /// # Errors
 ///
 /// When output cannot be written or the session cannot be reached.
-pub(crate) async fn run(mut session: Session, settings: &Settings) -> Result<Outcome> {
-    let terminal = term::stdout_is_terminal() && term::stderr_is_terminal();
-    let mut chat = Chat {
-        settings,
-        session_id: session.id().to_owned(),
-        submitter: session.submitter(),
-        renderer: Renderer::new(
-            term::stdout(),
-            term::stderr(),
-            Style::for_stdout(),
-            Style::for_stderr(),
-        ),
-        err_style: Style::for_stderr(),
-        spinner: Spinner::new(terminal),
-        running: false,
-        approvals: VecDeque::new(),
-        undelivered: 0,
-        eof: false,
-    };
+pub(crate) async fn run(mut session: Session, settings: &Settings, home: &Path) -> Result<Outcome> {
+    // Listen for Ctrl-C before the editor starts: rustyline swaps the SIGINT handler while it
+    // reads and puts back the one it found, which must be tokio's.
+    let mut sigint = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
     term::note(&format!(
         "chatting with {} (provider {}); /status, /compact, /quit",
         settings.model, settings.provider_id
     ));
-    let mut lines = Lines::stdin();
-    let mut sigint = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+    let editor = if term::stdin_is_terminal() && term::stdout_is_terminal() {
+        editor::start(Some(editor::history_path(home)))
+    } else {
+        None
+    };
+    let Some(editor) = editor else {
+        let terminal = term::stdout_is_terminal() && term::stderr_is_terminal();
+        let mut chat = Chat::new(
+            &session,
+            settings,
+            &Output::Plain,
+            Spinner::new(terminal),
+            None,
+        );
+        let mut input = Input::Plain(Lines::stdin());
+        let outcome = drive(&mut chat, &mut session, &mut input, &mut sigint).await;
+        return finish(&mut chat, &mut session, outcome).await;
+    };
+    let output = Output::Screen(editor.screen);
+    // A spinner would draw over the editor's prompt.
+    let mut chat = Chat::new(
+        &session,
+        settings,
+        &output,
+        Spinner::new(false),
+        Some(editor.control),
+    );
+    drop(output);
+    if let Some(warning) = &editor.warning {
+        chat.note(warning);
+    }
+    let mut input = editor.input;
+    let outcome = drive(&mut chat, &mut session, &mut input, &mut sigint).await;
+    let outcome = finish(&mut chat, &mut session, outcome).await;
+    let control = chat.editor.take();
+    // The screen handles go with the chat; then the printer can finish.
+    drop(chat);
+    if let Some(control) = control {
+        editor.threads.finish(control);
+    }
+    outcome
+}
+
+impl<'a> Chat<'a> {
+    fn new(
+        session: &Session,
+        settings: &'a Settings,
+        output: &Output,
+        spinner: Spinner,
+        editor: Option<Control>,
+    ) -> Self {
+        Self {
+            settings,
+            session_id: session.id().to_owned(),
+            submitter: session.submitter(),
+            renderer: Renderer::new(
+                output.out(),
+                output.err(),
+                Style::for_stdout(),
+                Style::for_stderr(),
+            ),
+            out: output.out(),
+            err: output.err(),
+            err_style: Style::for_stderr(),
+            spinner,
+            running: false,
+            approvals: VecDeque::new(),
+            undelivered: 0,
+            eof: false,
+            editor,
+        }
+    }
+}
+
+/// The event loop: events, typed input, Ctrl-C and spinner ticks, until the chat ends.
+async fn drive(
+    chat: &mut Chat<'_>,
+    session: &mut Session,
+    input: &mut Input,
+    sigint: &mut tokio::signal::unix::Signal,
+) -> Result<Outcome> {
     let mut ticker = tokio::time::interval(spinner::TICK);
     let mut configured = false;
     loop {
         tokio::select! {
             event = session.next_event() => {
                 let Some(event) = event else {
-                    chat.spinner.stop();
                     return Ok(Outcome::Failed);
                 };
                 chat.on_event(&event.msg).await?;
                 if !configured {
                     configured = true;
                     chat.prompt();
+                    chat.listen();
                 }
                 if chat.eof && chat.idle() {
-                    break;
+                    return Ok(Outcome::Done);
                 }
             }
-            line = lines.next(), if !chat.eof => {
-                match line {
-                    Some(line) => {
-                        if !chat.on_line(&line).await? {
-                            break;
-                        }
-                    }
-                    // The end of input quits, once what was asked for is answered.
-                    None => {
-                        chat.on_eof().await?;
-                        if chat.idle() {
-                            break;
-                        }
-                    }
+            typed = input.next(), if !chat.eof => {
+                if !chat.on_typed(typed).await? {
+                    return Ok(Outcome::Done);
                 }
             }
-            _ = sigint.recv() => {
-                chat.spinner.stop();
-                if chat.running {
-                    term::note("interrupting the turn");
-                    chat.submitter.interrupt().await.context("the session has ended")?;
-                } else {
-                    let _ = writeln!(term::stderr());
-                    term::note("type /quit (or press Ctrl-D) to leave");
-                    chat.prompt();
-                }
-            }
+            _ = sigint.recv() => chat.on_interrupt().await?,
             _ = ticker.tick(), if chat.spinner.is_active() => chat.spinner.tick(),
         }
     }
+}
+
+/// Shut the session down after the loop ended with `outcome`.
+async fn finish(
+    chat: &mut Chat<'_>,
+    session: &mut Session,
+    outcome: Result<Outcome>,
+) -> Result<Outcome> {
     chat.spinner.stop();
     let _ = chat.renderer.finish_message();
+    match outcome {
+        Ok(Outcome::Done) => {}
+        other => return other,
+    }
     session
         .shutdown()
         .await
@@ -346,6 +439,3 @@ pub(crate) async fn run(mut session: Session, settings: &Settings) -> Result<Out
     }
     Ok(Outcome::Done)
 }
-
-#[cfg(test)]
-mod tests;

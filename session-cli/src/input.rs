@@ -1,7 +1,8 @@
 //! Lines typed by the user, read on a thread of their own so the async front-ends can wait for a
 //! line, an event and Ctrl-C at the same time.
 //!
-//! Plain buffered line reading: no line editor and no history (no such crate is a dependency).
+//! Plain buffered line reading, for pipes, files and `exec`'s approval questions; the chat's
+//! line editor on a terminal (editing, history) lives in `chat::editor`.
 //! The reading thread may stay blocked on a read when the program ends; it must never hold
 //! anything the rest of the program waits for.
 

@@ -40,8 +40,7 @@ impl Style {
         }
     }
 
-    /// No colours.
-    #[cfg(test)]
+    /// No colours (text a line editor measures, tests).
     pub(crate) fn plain() -> Self {
         Self { enabled: false }
     }

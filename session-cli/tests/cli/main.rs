@@ -14,6 +14,7 @@ mod crash;
 mod exec;
 mod json;
 mod proto;
+mod pty;
 mod resume;
 mod security;
 mod sessions;

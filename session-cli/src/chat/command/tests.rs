@@ -1,4 +1,4 @@
-//! Tests of the chat's commands and status report.
+//! Tests of the prompt's commands and the status report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use session_core::{TokenUsage, TokenUsageInfo};
