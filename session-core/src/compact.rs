@@ -75,10 +75,10 @@ pub(crate) async fn compact_history(
         match next {
             Some(Ok(ModelEvent::OutputTextDelta(d))) => summary.push_str(&d),
             Some(Ok(ModelEvent::OutputItemDone(item))) => {
-                if item.role() == Some("assistant") {
-                    if let Some(t) = item.message_text() {
-                        from_items.push_str(&t);
-                    }
+                if item.role() == Some("assistant")
+                    && let Some(t) = item.message_text()
+                {
+                    from_items.push_str(&t);
                 }
             }
             Some(Ok(ModelEvent::Completed { .. })) => break,
@@ -113,12 +113,12 @@ pub(crate) async fn compact_history(
             message: "conversation history compacted".to_owned(),
         },
     );
-    if let Some(limit) = inner.config.auto_compact_limit() {
-        if estimate as u64 > limit {
-            return Err(CompactError::Failed(format!(
-                "history is still about {estimate} tokens after compaction, over the limit of {limit}"
-            )));
-        }
+    if let Some(limit) = inner.config.auto_compact_limit()
+        && estimate as u64 > limit
+    {
+        return Err(CompactError::Failed(format!(
+            "history is still about {estimate} tokens after compaction, over the limit of {limit}"
+        )));
     }
     Ok(())
 }

@@ -382,9 +382,9 @@ impl SessionInner {
 }
 
 async fn join(handle: Option<JoinHandle<()>>) {
-    if let Some(h) = handle {
-        if let Err(e) = h.await {
-            tracing::error!(error = %e, "turn task failed");
-        }
+    if let Some(h) = handle
+        && let Err(e) = h.await
+    {
+        tracing::error!(error = %e, "turn task failed");
     }
 }

@@ -364,10 +364,10 @@ impl Session {
     /// [`SessionError::Closed`] when the session had already ended.
     pub async fn shutdown(&mut self) -> Result<(), SessionError> {
         self.submitter.submit(Op::Shutdown).await?;
-        if let Some(task) = self.loop_task.take() {
-            if let Err(e) = task.await {
-                tracing::error!(error = %e, "submission loop failed");
-            }
+        if let Some(task) = self.loop_task.take()
+            && let Err(e) = task.await
+        {
+            tracing::error!(error = %e, "submission loop failed");
         }
         Ok(())
     }
@@ -481,10 +481,10 @@ async fn handle_submission(inner: &Arc<SessionInner>, sub: Submission) {
             start_or_queue(inner, id, items).await;
         }
         Op::OverrideTurnContext(o) => {
-            if let Some(policy) = &o.sandbox_policy {
-                if let Err(e) = check_sandbox(policy) {
-                    return error(inner, &id, e.to_string()).await;
-                }
+            if let Some(policy) = &o.sandbox_policy
+                && let Err(e) = check_sandbox(policy)
+            {
+                return error(inner, &id, e.to_string()).await;
             }
             inner.override_context(&o);
         }

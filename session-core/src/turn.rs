@@ -62,15 +62,8 @@ async fn run_regular(
         if !pending.is_empty() {
             record_user_input(inner, sub_id, pending).await;
         }
-        if turn.with_state(|s| s.take_auto_compact_request()) {
-            match crate::compact::compact_history(inner, turn).await {
-                Ok(()) => {}
-                Err(crate::compact::CompactError::Stop(stop)) => return stop.into(),
-                Err(crate::compact::CompactError::Failed(message)) => {
-                    inner.emit(sub_id, EventMsg::Error { message }).await;
-                    return TurnEnd::Completed;
-                }
-            }
+        if let Some(end) = auto_compact(inner, turn).await {
+            return end;
         }
         let calls = match sample(inner, turn).await {
             Ok(calls) => calls,
@@ -89,21 +82,30 @@ async fn run_regular(
         };
         if calls.is_empty() {
             // Over the limit at the end of a turn: compact now so the next turn fits.
-            if turn.with_state(|s| s.take_auto_compact_request()) {
-                match crate::compact::compact_history(inner, turn).await {
-                    Ok(()) => {}
-                    Err(crate::compact::CompactError::Stop(stop)) => return stop.into(),
-                    Err(crate::compact::CompactError::Failed(message)) => {
-                        inner.emit(sub_id, EventMsg::Error { message }).await;
-                    }
-                }
-            }
-            return TurnEnd::Completed;
+            return auto_compact(inner, turn)
+                .await
+                .unwrap_or(TurnEnd::Completed);
         }
         for call in calls {
             if let Err(stop) = crate::tools::handle_call(inner, turn, call).await {
                 return stop.into();
             }
+        }
+    }
+}
+
+/// Compact if the last response asked for it. `Some` ends the turn: it was cancelled, or the
+/// compaction failed (reported as an `error`, and the turn completes).
+async fn auto_compact(inner: &Arc<SessionInner>, turn: &ActiveTurn) -> Option<TurnEnd> {
+    if !turn.with_state(|s| s.take_auto_compact_request()) {
+        return None;
+    }
+    match crate::compact::compact_history(inner, turn).await {
+        Ok(()) => None,
+        Err(crate::compact::CompactError::Stop(stop)) => Some(stop.into()),
+        Err(crate::compact::CompactError::Failed(message)) => {
+            inner.emit(turn.sub_id(), EventMsg::Error { message }).await;
+            Some(TurnEnd::Completed)
         }
     }
 }
@@ -304,10 +306,10 @@ async fn sample_once(
                 },
             )
             .await;
-        if let Some(limit) = inner.config.auto_compact_limit() {
-            if in_context > limit {
-                turn.with_state(|s| s.request_auto_compact());
-            }
+        if let Some(limit) = inner.config.auto_compact_limit()
+            && in_context > limit
+        {
+            turn.with_state(|s| s.request_auto_compact());
         }
     }
     Ok(calls)

@@ -27,10 +27,9 @@ async fn read_pids(h: &mut Harness, call_id: &str, n: usize) -> Vec<libc::pid_t>
         if let EventMsg::ExecCommandOutputDelta {
             call_id: c, chunk, ..
         } = &e.msg
+            && c == call_id
         {
-            if c == call_id {
-                text.push_str(&String::from_utf8_lossy(chunk));
-            }
+            text.push_str(&String::from_utf8_lossy(chunk));
         }
         let pids: Vec<libc::pid_t> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
         if text.ends_with('\n') && pids.len() >= n {

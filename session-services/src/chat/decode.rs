@@ -160,16 +160,16 @@ impl ChatDecoder {
     }
 
     fn delta(&mut self, delta: Delta, out: &mut Pending) {
-        if let Some(reasoning) = delta.reasoning_content.or(delta.reasoning) {
-            if !reasoning.is_empty() {
-                out.push_back(Ok(ModelEvent::ReasoningDelta(reasoning)));
-            }
+        if let Some(reasoning) = delta.reasoning_content.or(delta.reasoning)
+            && !reasoning.is_empty()
+        {
+            out.push_back(Ok(ModelEvent::ReasoningDelta(reasoning)));
         }
-        if let Some(content) = delta.content {
-            if !content.is_empty() {
-                self.text.push_str(&content);
-                out.push_back(Ok(ModelEvent::OutputTextDelta(content)));
-            }
+        if let Some(content) = delta.content
+            && !content.is_empty()
+        {
+            self.text.push_str(&content);
+            out.push_back(Ok(ModelEvent::OutputTextDelta(content)));
         }
         for (position, fragment) in delta.tool_calls.into_iter().flatten().enumerate() {
             let index = fragment.index.unwrap_or(position as u32);
