@@ -242,21 +242,41 @@ impl SessionInner {
         }
     }
 
-    /// Start a turn and its task. The caller has made sure no turn runs.
-    ///
-    /// Lock order, everywhere: the task slot, then the active turn. Holding the slot while the
-    /// turn is installed makes "active turn and its task" change together for every reader.
+    /// Start a turn and its task. The caller (the submission loop, before shutdown begins) has
+    /// made sure no turn runs.
     pub(crate) fn start_turn(
         self: &Arc<Self>,
         sub_id: String,
         kind: TaskKind,
         input: Vec<InputItem>,
     ) {
+        let started = self.try_start_turn(sub_id, kind, input);
+        debug_assert!(
+            started.is_ok(),
+            "the loop started a turn after shutdown began"
+        );
+    }
+
+    /// Start a turn and its task unless shutdown has begun; gives the input back then.
+    ///
+    /// Lock order, everywhere: the task slot, then the active turn. Holding the slot while the
+    /// turn is installed makes "active turn and its task" change together for every reader, and
+    /// checking the shutdown flag under it makes "installed before shutdown" or "refused" the
+    /// only outcomes.
+    fn try_start_turn(
+        self: &Arc<Self>,
+        sub_id: String,
+        kind: TaskKind,
+        input: Vec<InputItem>,
+    ) -> Result<(), Vec<InputItem>> {
         let cwd = self.context().cwd;
+        let mut slot = lock(&self.task);
+        if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(input);
+        }
         lock(&self.turn_inputs).clear();
         lock(&self.queued_by).take();
         let turn = ActiveTurn::new(sub_id, kind, TurnState::new(Some(cwd)));
-        let mut slot = lock(&self.task);
         {
             let mut active = lock(&self.active);
             debug_assert!(active.is_none(), "a turn was started while another runs");
@@ -264,6 +284,7 @@ impl SessionInner {
         }
         let inner = Arc::clone(self);
         *slot = Some(tokio::spawn(crate::turn::run_turn(inner, turn, input)));
+        Ok(())
     }
 
     /// When no turn is active, wait for the last turn task to end (it may still be
@@ -298,6 +319,9 @@ impl SessionInner {
 
     /// Stop starting turns from leftover input; used once shutdown begins.
     pub(crate) fn begin_shutdown(&self) {
+        // Under the task slot: a finishing turn either installed its successor before this
+        // (and shutdown aborts it) or sees the flag and starts nothing.
+        let _slot = lock(&self.task);
         self.shutting_down
             .store(true, std::sync::atomic::Ordering::SeqCst);
     }
@@ -363,19 +387,20 @@ impl SessionInner {
                 });
         }
         if !report.pending_input.is_empty() {
-            if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+            // The next turn answers the submission that queued the input.
+            let next_id = lock(&self.queued_by).take().unwrap_or_default();
+            if self
+                .try_start_turn(next_id.clone(), TaskKind::Regular, report.pending_input)
+                .is_err()
+            {
                 self.emit_now(
-                    &sub_id,
+                    &next_id,
                     EventMsg::BackgroundEvent {
                         message:
                             "input queued for the turn was not sent: the session is shutting down"
                                 .to_owned(),
                     },
                 );
-            } else {
-                // The next turn answers the submission that queued the input.
-                let next_id = lock(&self.queued_by).take().unwrap_or(sub_id);
-                self.start_turn(next_id, TaskKind::Regular, report.pending_input);
             }
         }
     }

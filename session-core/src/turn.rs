@@ -248,6 +248,7 @@ async fn sample_once(
 
     // The response is complete: record its items, then tell the front-end.
     let now = inner.now_ms();
+    let items = drop_repeated_calls(inner, items);
     let mut calls = Vec::new();
     let mut events = Vec::new();
     for item in &items {
@@ -274,13 +275,8 @@ async fn sample_once(
                 call_id,
                 ..
             } => {
-                let duplicate = turn
-                    .with_state(|s| s.begin_call(call_id, name, now))
-                    .is_err();
-                if duplicate {
-                    tracing::warn!(call_id, "model repeated a call id; ignoring the repeat");
-                    continue;
-                }
+                // Repeats were dropped above, so every call here is new.
+                let _ = turn.with_state(|s| s.begin_call(call_id, name, now));
                 calls.push(ToolCall {
                     call_id: call_id.clone(),
                     name: name.clone(),
@@ -290,7 +286,6 @@ async fn sample_once(
             _ => {}
         }
     }
-    let items: Vec<ResponseItem> = dedupe_calls(items);
     inner.record_items(items).await;
     for e in events {
         inner.emit(sub_id, e).await;
@@ -315,14 +310,35 @@ async fn sample_once(
     Ok(calls)
 }
 
-/// Drop function calls whose `call_id` repeats an earlier one, so history stays well formed.
-fn dedupe_calls(items: Vec<ResponseItem>) -> Vec<ResponseItem> {
-    let mut seen = std::collections::HashSet::new();
-    items
-        .into_iter()
-        .filter(|i| match i.call_id() {
-            Some(id) => seen.insert(id.to_owned()),
+/// Drop function calls whose `call_id` repeats one earlier in this response or anywhere in
+/// history: a second call under an answered id would make history malformed (and run a command
+/// twice under one id).
+fn drop_repeated_calls(inner: &SessionInner, items: Vec<ResponseItem>) -> Vec<ResponseItem> {
+    if !items.iter().any(|i| i.call_id().is_some()) {
+        return items;
+    }
+    let history = inner.history_snapshot();
+    let mut seen: std::collections::HashSet<&str> =
+        history.iter().filter_map(ResponseItem::call_id).collect();
+    let keep: Vec<bool> = items
+        .iter()
+        .map(|i| match i.call_id() {
+            Some(id) => {
+                let new = seen.insert(id);
+                if !new {
+                    tracing::warn!(
+                        call_id = id,
+                        "model repeated a call id; ignoring the repeat"
+                    );
+                }
+                new
+            }
             None => true,
         })
+        .collect();
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
         .collect()
 }

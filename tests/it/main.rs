@@ -9,9 +9,11 @@
 
 mod compaction;
 mod failures;
+mod faults;
 mod patch;
 mod processes;
 mod recording;
 mod resume;
+mod stateful;
 mod support;
 mod turns;

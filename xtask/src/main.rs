@@ -2,9 +2,11 @@
 //! same checks with nothing to install beyond the toolchain. It holds no product code and depends
 //! on nothing from the workspace.
 
+mod bench;
 mod ci;
 mod layering;
 mod metadata;
+mod stress;
 mod tidy;
 
 use std::env;
@@ -25,7 +27,11 @@ commands:
   test      cargo test on the whole workspace
   docs      cargo doc with rustdoc warnings denied
   layering  check the crate layering of DESIGN.md
-  tidy      check file headers, debugging leftovers, skipped tests, pending snapshots, file sizes";
+  tidy      check file headers, debugging leftovers, skipped tests, pending snapshots, file sizes
+  bench     build in release, run every benchmark, write target/bench/report.{md,json}
+            (quick sizes by default; `bench --full` adds the large ones)
+  stress    the session's state-machine property test in release with many cases
+            (`stress --cases N`, 10000 by default)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
@@ -39,6 +45,12 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> Result<()> {
+    if let Some(("bench", rest)) = args.split_first().map(|(c, r)| (c.as_str(), r)) {
+        return bench::run(&workspace_root()?, rest);
+    }
+    if let Some(("stress", rest)) = args.split_first().map(|(c, r)| (c.as_str(), r)) {
+        return stress::run(&workspace_root()?, &stress::Options::parse(rest)?);
+    }
     let [command] = args else {
         bail!("expected exactly one command\n\n{USAGE}");
     };

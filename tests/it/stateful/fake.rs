@@ -6,7 +6,9 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use session_core::services::{ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, ShellError, UserShell};
+use session_core::services::{
+    ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, ShellError, UserShell,
+};
 use session_state::{CancelToken, ExecOutputStream};
 use tokio::sync::mpsc;
 

@@ -25,7 +25,10 @@ pub(crate) fn leftovers(marker: &str, groups: &[i32]) -> Vec<String> {
     let mut found = Vec::new();
     for entry in dir.flatten() {
         let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else {
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
             continue;
         };
         let Some((state, pgrp)) = stat(pid) else {

@@ -57,15 +57,29 @@ pub(crate) enum PatchKind {
 /// One step of a scripted model response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Step {
-    Text { words: u8, deltas: u8 },
-    Reasoning { words: u8, deltas: u8 },
+    Text {
+        words: u8,
+        deltas: u8,
+    },
+    Reasoning {
+        words: u8,
+        deltas: u8,
+    },
     Shell(Cmd),
     Patch(PatchKind),
     /// A tool call repeating the call id of the response's previous call (the core drops it).
     RepeatCallId,
+    /// A tool call reusing the call id of an earlier response's call (already answered).
+    ReuseEarlierCallId,
+    /// A call of a tool that does not exist.
+    UnknownTool,
+    /// A `shell` call whose arguments do not fit the schema.
+    BadShellArgs,
     Delay(u8),
     Usage(u16, u16),
-    Error { retryable: bool },
+    Error {
+        retryable: bool,
+    },
     Disconnect,
 }
 
@@ -73,6 +87,14 @@ pub(crate) enum Step {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum UserOp {
     Input(u8),
+    /// `user_turn`: input with a context that becomes the default (an unsupported sandbox is
+    /// refused with one `error`, and the input with it).
+    UserTurn {
+        words: u8,
+        policy: Policy,
+        bad_sandbox: bool,
+    },
+    GetPath,
     EmptyInput,
     Interrupt,
     Compact,
@@ -130,13 +152,20 @@ impl Case {
     pub(crate) fn overrides_policy(&self) -> bool {
         self.ops
             .iter()
-            .any(|(_, op)| matches!(op, UserOp::Override(_)))
+            .any(|(_, op)| matches!(op, UserOp::Override(_) | UserOp::UserTurn { .. }))
     }
 }
 
 /// Words of generated text, some of them multi-byte so deltas split inside characters' runs.
 pub(crate) const WORDS: [&str; 8] = [
-    "alpha", "beta", "gamma", "ünïcödé", "delta", "🙂", "epsilon", "zeta",
+    "alpha",
+    "beta",
+    "gamma",
+    "ünïcödé",
+    "delta",
+    "🙂",
+    "epsilon",
+    "zeta",
 ];
 
 fn policy() -> impl Strategy<Value = Policy> {
@@ -183,6 +212,9 @@ fn step() -> impl Strategy<Value = Step> {
         6 => cmd().prop_map(Step::Shell),
         2 => patch().prop_map(Step::Patch),
         1 => Just(Step::RepeatCallId),
+        1 => Just(Step::ReuseEarlierCallId),
+        1 => Just(Step::UnknownTool),
+        1 => Just(Step::BadShellArgs),
         4 => (0..=20u8).prop_map(Step::Delay),
         2 => (1..200u16, 1..100u16).prop_map(|(i, o)| Step::Usage(i, o)),
         1 => any::<bool>().prop_map(|retryable| Step::Error { retryable }),
@@ -193,6 +225,10 @@ fn step() -> impl Strategy<Value = Step> {
 fn user_op() -> impl Strategy<Value = UserOp> {
     prop_oneof![
         6 => (1..5u8).prop_map(UserOp::Input),
+        2 => (1..5u8, policy(), prop::bool::weighted(0.2)).prop_map(
+            |(words, policy, bad_sandbox)| UserOp::UserTurn { words, policy, bad_sandbox }
+        ),
+        1 => Just(UserOp::GetPath),
         1 => Just(UserOp::EmptyInput),
         3 => Just(UserOp::Interrupt),
         2 => Just(UserOp::Compact),
