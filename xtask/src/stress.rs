@@ -1,7 +1,8 @@
-//! `cargo xtask stress`: long randomized runs that are too slow for `cargo test`. Today it runs
-//! the session's state-machine property test (`tests/it/stateful.rs`) in release mode with many
-//! cases and reports how many ran. It only drives cargo and reads the test's output; the
-//! properties themselves live in the test, never here.
+//! `cargo xtask stress`: long randomized runs that are too slow for `cargo test`: the session's
+//! state-machine property test (`tests/it/stateful.rs`) with many cases, the crash-recovery kill
+//! loop (`session-cli/tests/cli/crash.rs`) with many kills, and the cargo-fuzz targets of
+//! `tests/fuzz` for a while each. It only drives cargo and reads the tests' output; the
+//! properties themselves live in the tests, never here.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -21,10 +22,13 @@ const STATEFUL_TEST: &str = "stateful::random_operation_sequences_keep_every_des
 
 /// Usage of the `stress` command.
 pub(crate) const USAGE: &str = "\
-usage: cargo xtask stress [--cases N] [--jobs J]
+usage: cargo xtask stress [--cases N] [--jobs J] [--kills K] [--fuzz-seconds S]
 
-  --cases N  cases of the state-machine property test (default 10000)
-  --jobs J   test processes sharing the cases (default: twice the CPUs, as the cases mostly wait)";
+  --cases N         cases of the state-machine property test (default 10000)
+  --jobs J          test processes sharing the cases (default: twice the CPUs, as the cases mostly wait)
+  --kills K         SIGKILLs of `session exec` in the crash-recovery loop (default 60)
+  --fuzz-seconds S  seconds per fuzz target (default 60); fuzzing needs `cargo install cargo-fuzz`
+                    and is skipped, saying so, when it is missing";
 
 /// What `stress` was asked to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +37,10 @@ pub(crate) struct Options {
     pub(crate) cases: u64,
     /// Test processes run at once, each with its share of the cases (and its own random seed).
     pub(crate) jobs: u64,
+    /// Kills of the crash-recovery loop.
+    pub(crate) kills: u64,
+    /// Seconds each fuzz target runs.
+    pub(crate) fuzz_seconds: u64,
 }
 
 fn default_jobs() -> u64 {
@@ -48,6 +56,8 @@ impl Options {
         let mut options = Options {
             cases: DEFAULT_CASES,
             jobs: default_jobs(),
+            kills: DEFAULT_KILLS,
+            fuzz_seconds: DEFAULT_FUZZ_SECONDS,
         };
         let mut args = args.iter();
         while let Some(arg) = args.next() {
@@ -58,6 +68,8 @@ impl Options {
             let slot = match flag {
                 "--cases" => &mut options.cases,
                 "--jobs" => &mut options.jobs,
+                "--kills" => &mut options.kills,
+                "--fuzz-seconds" => &mut options.fuzz_seconds,
                 _ => bail!("unknown argument `{arg}`\n\n{USAGE}"),
             };
             let value = match inline {
@@ -75,24 +87,135 @@ impl Options {
     }
 }
 
+/// Kills of the crash-recovery loop when `--kills` is not given.
+pub(crate) const DEFAULT_KILLS: u64 = 60;
+
+/// Seconds per fuzz target when `--fuzz-seconds` is not given.
+pub(crate) const DEFAULT_FUZZ_SECONDS: u64 = 60;
+
 /// One stress stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// The state-machine property test with [`Options::cases`] cases.
     Stateful,
+    /// `session exec` killed [`Options::kills`] times; every recording must resume.
+    Crash,
+    /// Each cargo-fuzz target for [`Options::fuzz_seconds`].
+    Fuzz,
 }
 
 /// The stages `stress` runs, in order, stopping at the first failure.
-///
-/// This is where further long-running stages join: the crash-recovery kill loop (kill a session
-/// process at random points and resume its recording) and the fuzzers each become a [`Stage`]
-/// variant with its runner in [`run_stage`], and their knobs become fields of [`Options`].
-const STAGES: &[Stage] = &[Stage::Stateful];
+const STAGES: &[Stage] = &[Stage::Stateful, Stage::Crash, Stage::Fuzz];
 
 fn run_stage(stage: Stage, root: &Path, options: &Options) -> Result<()> {
     match stage {
         Stage::Stateful => stateful(root, options),
+        Stage::Crash => crash(root, options),
+        Stage::Fuzz => fuzz(root, options),
     }
+}
+
+/// The crash-recovery test, and the line it ends with.
+const CRASH_TEST: &str =
+    "crash::killed_sessions_leave_recordings_that_resume_in_place_without_loss_or_duplicates";
+const CRASH_LINE: &str = "kills: ";
+
+/// The crash-recovery kill loop in release mode with `--kills` kills; echoes its counts.
+fn crash(root: &Path, options: &Options) -> Result<()> {
+    let output = Command::new(crate::cargo())
+        .args([
+            "test",
+            "--release",
+            "-p",
+            "session-cli",
+            "--test",
+            "cli",
+            "--",
+            CRASH_TEST,
+            "--exact",
+            "--nocapture",
+        ])
+        .env("SESSION_CRASH_KILLS", options.kills.to_string())
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .context("starting the crash-recovery test")?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    print!("{stdout}");
+    if !output.status.success() {
+        bail!("the crash-recovery test failed ({})", output.status);
+    }
+    let counts = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with(CRASH_LINE))
+        .context("the crash-recovery test did not report its counts")?;
+    println!("stress: crash recovery: {}", counts.trim());
+    Ok(())
+}
+
+/// The fuzz targets of `tests/fuzz`.
+const FUZZ_TARGETS: &[&str] = &["proto", "recording", "sse", "patch"];
+
+/// Each fuzz target for `--fuzz-seconds`, on the stable toolchain (`RUSTC_BOOTSTRAP=1`, no
+/// sanitizer); reports the executions libFuzzer counted.
+fn fuzz(root: &Path, options: &Options) -> Result<()> {
+    let available = Command::new(crate::cargo())
+        .args(["fuzz", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !available {
+        println!(
+            "stress: fuzzing not run: cargo-fuzz is not installed (`cargo install cargo-fuzz`)"
+        );
+        return Ok(());
+    }
+    let dir = root.join("tests").join("fuzz");
+    let mut total = 0u64;
+    for target in FUZZ_TARGETS {
+        let output = Command::new(crate::cargo())
+            .args([
+                "fuzz",
+                "run",
+                "--fuzz-dir",
+                ".",
+                "--sanitizer",
+                "none",
+                target,
+                "--",
+            ])
+            .arg(format!("-max_total_time={}", options.fuzz_seconds))
+            .env("RUSTC_BOOTSTRAP", "1")
+            .current_dir(&dir)
+            .output()
+            .with_context(|| format!("starting the fuzz target {target}"))?;
+        let log = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            eprintln!("{log}");
+            bail!(
+                "fuzz target {target} failed ({}): see the crash above",
+                output.status
+            );
+        }
+        let runs = fuzz_runs(&log).unwrap_or(0);
+        total += runs;
+        println!("stress: fuzz {target}: {runs} executions, no failure");
+    }
+    println!("stress: fuzz total: {total} executions");
+    Ok(())
+}
+
+/// The execution count of libFuzzer's closing `Done N runs in S second(s)` line.
+pub(crate) fn fuzz_runs(log: &str) -> Option<u64> {
+    log.lines().rev().find_map(|l| {
+        l.trim()
+            .strip_prefix("Done ")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
 }
 
 /// Run every stage in order.

@@ -22,8 +22,21 @@ fn cases_are_read_in_both_flag_forms() {
     assert_eq!(Options::parse(&args(&["--cases", "12"])).unwrap().cases, 12);
     assert_eq!(Options::parse(&args(&["--cases=34"])).unwrap().cases, 34);
     assert_eq!(
-        Options::parse(&args(&["--jobs", "3", "--cases=5"])).unwrap(),
-        Options { cases: 5, jobs: 3 }
+        Options::parse(&args(&[
+            "--jobs",
+            "3",
+            "--cases=5",
+            "--kills",
+            "7",
+            "--fuzz-seconds=2"
+        ]))
+        .unwrap(),
+        Options {
+            cases: 5,
+            jobs: 3,
+            kills: 7,
+            fuzz_seconds: 2
+        }
     );
 }
 
@@ -76,4 +89,11 @@ fn the_it_executable_is_found_among_cargos_messages() {
         None
     );
     assert_eq!(it_executable("Compiling foo"), None);
+}
+
+#[test]
+fn fuzz_runs_reads_libfuzzers_closing_line() {
+    let log = "#1024 pulse\n#2804630\tDONE   cov: 729\nDone 2804630 runs in 21 second(s)\n";
+    assert_eq!(super::fuzz_runs(log), Some(2_804_630));
+    assert_eq!(super::fuzz_runs("nothing here"), None);
 }
