@@ -188,6 +188,10 @@ impl SessionInner {
         lock(&self.state).rate_limits()
     }
 
+    pub(crate) fn has_call_id(&self, call_id: &str) -> bool {
+        lock(&self.state).has_call_id(call_id)
+    }
+
     pub(crate) fn is_approved_for_session(&self, argv: &[String]) -> bool {
         lock(&self.state).is_approved_for_session(argv)
     }

@@ -310,21 +310,19 @@ async fn sample_once(
     Ok(calls)
 }
 
-/// Drop function calls whose `call_id` repeats one earlier in this response or anywhere in
-/// history: a second call under an answered id would make history malformed (and run a command
-/// twice under one id).
+/// Drop function calls whose `call_id` repeats one earlier in this response or any call the
+/// session recorded before (compacted away or not): a second call under a used id would make
+/// history malformed, run a command twice under one id, or confuse approvals keyed by it.
 fn drop_repeated_calls(inner: &SessionInner, items: Vec<ResponseItem>) -> Vec<ResponseItem> {
     if !items.iter().any(|i| i.call_id().is_some()) {
         return items;
     }
-    let history = inner.history_snapshot();
-    let mut seen: std::collections::HashSet<&str> =
-        history.iter().filter_map(ResponseItem::call_id).collect();
-    let keep: Vec<bool> = items
-        .iter()
-        .map(|i| match i.call_id() {
+    let mut in_response: std::collections::HashSet<String> = std::collections::HashSet::new();
+    items
+        .into_iter()
+        .filter(|i| match i.call_id() {
             Some(id) => {
-                let new = seen.insert(id);
+                let new = !inner.has_call_id(id) && in_response.insert(id.to_owned());
                 if !new {
                     tracing::warn!(
                         call_id = id,
@@ -335,10 +333,5 @@ fn drop_repeated_calls(inner: &SessionInner, items: Vec<ResponseItem>) -> Vec<Re
             }
             None => true,
         })
-        .collect();
-    items
-        .into_iter()
-        .zip(keep)
-        .filter_map(|(item, keep)| keep.then_some(item))
         .collect()
 }

@@ -62,6 +62,9 @@ impl TurnContext {
 #[derive(Debug, Clone)]
 pub struct SessionState {
     history: ConversationHistory,
+    /// Every tool-call id the session has recorded, kept across compaction, so an id is never
+    /// reused for a different call.
+    call_ids: HashSet<String>,
     approved_for_session: HashSet<Vec<String>>,
     tokens: TokenAccounting,
     rate_limits: Option<RateLimitSnapshot>,
@@ -73,6 +76,7 @@ impl SessionState {
     pub fn new(context: TurnContext, context_window: Option<u64>) -> Self {
         Self {
             history: ConversationHistory::new(),
+            call_ids: HashSet::new(),
             approved_for_session: HashSet::new(),
             tokens: TokenAccounting::new(context_window),
             rate_limits: None,
@@ -87,6 +91,8 @@ impl SessionState {
         tokens: Option<TokenUsageInfo>,
         approved: impl IntoIterator<Item = Vec<String>>,
     ) {
+        let items: Vec<Arc<HistoryItem>> = items.into_iter().collect();
+        self.note_call_ids(items.iter().map(|i| i.item()));
         self.history.record_shared(items);
         if let Some(info) = tokens {
             let window = self.tokens.context_window();
@@ -113,7 +119,22 @@ impl SessionState {
         &mut self,
         items: impl IntoIterator<Item = ResponseItem>,
     ) -> Vec<Arc<HistoryItem>> {
-        self.history.record_items(items)
+        let stored = self.history.record_items(items);
+        self.note_call_ids(stored.iter().map(|i| i.item()));
+        stored
+    }
+
+    /// Whether a tool call with this id was ever recorded in this session (compaction included).
+    pub fn has_call_id(&self, call_id: &str) -> bool {
+        self.call_ids.contains(call_id)
+    }
+
+    fn note_call_ids<'a>(&mut self, items: impl Iterator<Item = &'a ResponseItem>) {
+        for item in items {
+            if let Some(id) = item.call_id() {
+                self.call_ids.insert(id.to_owned());
+            }
+        }
     }
 
     /// Replace the history (compaction); returns the new items as stored.

@@ -118,11 +118,27 @@ fn the_leak_scanner_sees_a_live_process_by_marker_and_by_group() {
         .spawn()
         .unwrap();
     let pid = i32::try_from(child.id()).unwrap();
+    // Until the child has exec'd `sh`, /proc shows the test's own command line: poll.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while procs::leftovers(&marker, &[]).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert!(!procs::leftovers(&marker, &[]).is_empty(), "by marker");
+    // Wait for `sh` to have started its `sleep`, so the group has a member to orphan.
+    while procs::leftovers("no-such-marker-anywhere", &[pid]).len() < 2
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     // Killing the leader alone leaves its `sleep` in the group: the scanner must still see it.
     child.kill().unwrap();
     child.wait().unwrap();
-    let orphans = procs::leftovers("no-such-marker-anywhere", &[pid]);
+    // The killed leader is reaped at once, its `sleep` lives on in the group: poll for it too.
+    let mut orphans = procs::leftovers("no-such-marker-anywhere", &[pid]);
+    while orphans.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        orphans = procs::leftovers("no-such-marker-anywhere", &[pid]);
+    }
     // SAFETY: kill(2) with a negative pid signals the process group; no memory is involved.
     unsafe { libc::kill(-pid, libc::SIGKILL) };
     let left = procs::wait_until_gone(&marker, &[pid]);

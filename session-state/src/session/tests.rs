@@ -373,3 +373,26 @@ fn turn_context_round_trips_through_json() {
     );
     assert_eq!(serde_json::from_str::<TurnContext>(&json).unwrap(), c);
 }
+
+#[test]
+fn call_ids_are_remembered_across_compaction_and_restore() {
+    let call = |id: &str| ResponseItem::FunctionCall {
+        id: None,
+        name: "shell".into(),
+        arguments: "{}".into(),
+        call_id: id.into(),
+    };
+    let mut state = SessionState::new(context(), None);
+    state.record_items([call("a")]);
+    assert!(state.has_call_id("a"));
+    state.replace_history([ResponseItem::user_text("summary")]);
+    assert!(state.has_call_id("a"), "compaction keeps the ids");
+    assert!(!state.has_call_id("b"));
+    let mut restored = SessionState::new(context(), None);
+    let items = ConversationHistory::from_items([call("b")])
+        .snapshot()
+        .items()
+        .to_vec();
+    restored.restore(items, None, Vec::new());
+    assert!(restored.has_call_id("b"));
+}
