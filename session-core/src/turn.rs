@@ -248,7 +248,7 @@ async fn sample_once(
 
     // The response is complete: record its items, then tell the front-end.
     let now = inner.now_ms();
-    let items = drop_repeated_calls(inner, items);
+    let items = renumber_repeated_calls(inner, items);
     let mut calls = Vec::new();
     let mut events = Vec::new();
     for item in &items {
@@ -275,7 +275,7 @@ async fn sample_once(
                 call_id,
                 ..
             } => {
-                // Repeats were dropped above, so every call here is new.
+                // Repeated ids were renumbered above, so every call here is new.
                 let _ = turn.with_state(|s| s.begin_call(call_id, name, now));
                 calls.push(ToolCall {
                     call_id: call_id.clone(),
@@ -310,28 +310,53 @@ async fn sample_once(
     Ok(calls)
 }
 
-/// Drop function calls whose `call_id` repeats one earlier in this response or any call the
-/// session recorded before (compacted away or not): a second call under a used id would make
-/// history malformed, run a command twice under one id, or confuse approvals keyed by it.
-fn drop_repeated_calls(inner: &SessionInner, items: Vec<ResponseItem>) -> Vec<ResponseItem> {
+/// Give a fresh id to every function call whose `call_id` repeats one earlier in this response
+/// or any call the session recorded before (compacted away or not). Some servers number calls
+/// per response; a second call under a used id would make history malformed, run under an
+/// answered id, or confuse approvals keyed by it. The call still runs: the model asked for it.
+fn renumber_repeated_calls(inner: &SessionInner, items: Vec<ResponseItem>) -> Vec<ResponseItem> {
     if !items.iter().any(|i| i.call_id().is_some()) {
         return items;
     }
     let mut in_response: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut fresh_ids = Vec::with_capacity(items.len());
+    for item in &items {
+        let fresh = item.call_id().map(|id| {
+            let mut candidate = id.to_owned();
+            let mut n = 2;
+            while inner.has_call_id(&candidate) || in_response.contains(&candidate) {
+                candidate = format!("{id}~{n}");
+                n += 1;
+            }
+            if candidate != id {
+                tracing::warn!(call_id = id, renamed = %candidate, "model reused a call id");
+            }
+            candidate
+        });
+        if let Some(f) = &fresh {
+            in_response.insert(f.clone());
+        }
+        fresh_ids.push(fresh);
+    }
     items
         .into_iter()
-        .filter(|i| match i.call_id() {
-            Some(id) => {
-                let new = !inner.has_call_id(id) && in_response.insert(id.to_owned());
-                if !new {
-                    tracing::warn!(
-                        call_id = id,
-                        "model repeated a call id; ignoring the repeat"
-                    );
-                }
-                new
-            }
-            None => true,
+        .zip(fresh_ids)
+        .map(|(item, fresh)| match (item, fresh) {
+            (
+                ResponseItem::FunctionCall {
+                    id,
+                    name,
+                    arguments,
+                    ..
+                },
+                Some(call_id),
+            ) => ResponseItem::FunctionCall {
+                id,
+                name,
+                arguments,
+                call_id,
+            },
+            (item, _) => item,
         })
         .collect()
 }
