@@ -54,7 +54,7 @@ pub(crate) async fn compact_history(
         model: ctx.model,
         instructions: inner.config.instructions.clone(),
         input: request_history.snapshot(),
-        tools: Vec::new(),
+        tools: Arc::from([]),
         reasoning: None,
     };
     let cancelled = turn.cancel_token().cancelled();

@@ -209,7 +209,7 @@ async fn sample_once(
         model: ctx.model.clone(),
         instructions: inner.config.instructions.clone(),
         input: inner.history_snapshot(),
-        tools: inner.tools.clone(),
+        tools: Arc::clone(&inner.tools),
         reasoning: (ctx.effort.is_some() || ctx.summary.is_some()).then_some(ReasoningOptions {
             effort: ctx.effort,
             summary: ctx.summary,

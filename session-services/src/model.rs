@@ -44,8 +44,8 @@ pub struct ModelRequest {
     pub instructions: String,
     /// The conversation so far, shared rather than copied.
     pub input: HistorySnapshot,
-    /// Tools the model may call.
-    pub tools: Vec<ToolSpec>,
+    /// Tools the model may call; shared, so a request never copies their schemas.
+    pub tools: std::sync::Arc<[ToolSpec]>,
     /// Reasoning options, for models that reason.
     pub reasoning: Option<ReasoningOptions>,
 }

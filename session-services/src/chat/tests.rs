@@ -35,7 +35,7 @@ fn body_of(
         model: "llama".into(),
         instructions: instructions.into(),
         input: ConversationHistory::from_items(items).snapshot(),
-        tools,
+        tools: tools.into(),
         reasoning: None,
     };
     serde_json::from_slice(&request_body(&request).unwrap()).unwrap()

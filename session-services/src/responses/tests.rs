@@ -36,7 +36,8 @@ fn request(reasoning: Option<ReasoningOptions>) -> ModelRequest {
             name: "shell".into(),
             description: "run a command".into(),
             parameters: json!({"type": "object", "properties": {}}),
-        }],
+        }]
+        .into(),
         reasoning,
     }
 }

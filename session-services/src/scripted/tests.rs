@@ -11,7 +11,7 @@ fn request(history: ConversationHistory) -> ModelRequest {
         model: "m".into(),
         instructions: String::new(),
         input: history.snapshot(),
-        tools: Vec::new(),
+        tools: std::sync::Arc::from([]),
         reasoning: None,
     }
 }

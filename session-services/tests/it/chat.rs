@@ -54,7 +54,8 @@ fn request() -> ModelRequest {
             name: "shell".into(),
             description: "Runs a command.".into(),
             parameters: json!({"type": "object"}),
-        }],
+        }]
+        .into(),
         reasoning: None,
     }
 }

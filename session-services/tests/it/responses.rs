@@ -57,7 +57,8 @@ fn request() -> ModelRequest {
             name: "shell".into(),
             description: "Runs a command.".into(),
             parameters: json!({"type": "object", "properties": {"command": {"type": "array"}}}),
-        }],
+        }]
+        .into(),
         reasoning: None,
     }
 }
