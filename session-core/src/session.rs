@@ -194,7 +194,7 @@ impl Session {
         );
         // A recording cut off mid-turn can end with tool calls that never got their output;
         // answer them now, in history and in the recording, so every request stays well formed.
-        let closing = close_unanswered_calls(&mut state);
+        let closing = state.close_open_calls(|_| UNFINISHED_CALL_OUTPUT.to_owned());
         if !closing.is_empty() {
             services
                 .recorder
@@ -376,21 +376,6 @@ impl Session {
 /// What the model sees for a call a resumed recording left without output.
 const UNFINISHED_CALL_OUTPUT: &str =
     "aborted: the session ended before this call finished; it may or may not have run";
-
-/// Close every tool call of a restored history that has no output; returns the outputs added.
-fn close_unanswered_calls(state: &mut SessionState) -> Vec<Arc<session_state::HistoryItem>> {
-    let open = state.history().open_calls();
-    if open.is_empty() {
-        return Vec::new();
-    }
-    state.record_items(
-        open.into_iter()
-            .map(|call_id| ResponseItem::FunctionCallOutput {
-                call_id,
-                output: UNFINISHED_CALL_OUTPUT.to_owned(),
-            }),
-    )
-}
 
 fn check_sandbox(policy: &SandboxPolicy) -> Result<(), SessionError> {
     match policy {

@@ -4,7 +4,7 @@
 //! request or a recording line is a copy of bytes, never a re-serialization. A snapshot is an
 //! `Arc` clone of the item list; appending after a snapshot copies pointers, never items.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::error::StateError;
@@ -180,17 +180,16 @@ impl ConversationHistory {
         open
     }
 
-    /// Close every open call with an "aborted" output that keeps what the tool produced so far.
-    ///
-    /// `partial` gives the partial output of a call, if any was seen. Returns the outputs
-    /// appended, in call order.
-    pub fn close_open_calls(&mut self, partial: &HashMap<String, String>) -> Vec<Arc<HistoryItem>> {
+    /// Close every open call with the output `output(call_id)` gives it (for example
+    /// [`aborted_output`] with what the tool printed). Returns the outputs appended, in call
+    /// order.
+    pub fn close_open_calls(&mut self, output: impl Fn(&str) -> String) -> Vec<Arc<HistoryItem>> {
         let outputs: Vec<ResponseItem> = self
             .open_calls()
             .into_iter()
-            .map(|call_id| {
-                let output = aborted_output(partial.get(&call_id).map(String::as_str), None);
-                ResponseItem::FunctionCallOutput { call_id, output }
+            .map(|call_id| ResponseItem::FunctionCallOutput {
+                output: output(&call_id),
+                call_id,
             })
             .collect();
         self.record_items(outputs)

@@ -124,6 +124,12 @@ impl SessionState {
         stored
     }
 
+    /// Answer every tool call of history that has no output (a recording cut mid-call) with
+    /// `output(call_id)`; returns the outputs appended.
+    pub fn close_open_calls(&mut self, output: impl Fn(&str) -> String) -> Vec<Arc<HistoryItem>> {
+        self.history.close_open_calls(output)
+    }
+
     /// Whether a tool call with this id was ever recorded in this session (compaction included).
     pub fn has_call_id(&self, call_id: &str) -> bool {
         self.call_ids.contains(call_id)
