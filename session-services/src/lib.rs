@@ -1,7 +1,7 @@
 //! Service ports of an agent session and their real implementations.
 //!
 //! The core talks to the outside world only through these traits: [`Recorder`], [`Shell`],
-//! [`Notifier`], [`ModelClient`] and [`FileSystem`]. Each has a real implementation here, in-memory
+//! [`Notifier`], [`ModelClient`], [`FileSystem`] and [`Sandbox`]. Each has a real implementation here, in-memory
 //! fakes where tests need them, and mockall mocks behind the `mocks` feature. This crate must not
 //! know about turns, approvals or the session façade.
 
@@ -12,6 +12,8 @@ mod model;
 mod notifier;
 mod recorder;
 mod recorder_memory;
+mod sandbox;
+mod sandbox_fake;
 mod scripted;
 mod services;
 mod shell;
@@ -25,6 +27,8 @@ mod notifier_command;
 mod provider;
 mod recorder_jsonl;
 mod responses;
+#[cfg(target_os = "linux")]
+mod sandbox_linux;
 mod sse;
 
 pub use crate::fs::{FileSystem, FsError};
@@ -39,6 +43,11 @@ pub use crate::recorder::{
     SessionSummary, is_recorded_event,
 };
 pub use crate::recorder_memory::MemoryRecorder;
+pub use crate::sandbox::{
+    ExecSandbox, NetworkAccess, NoSandbox, Sandbox, SandboxSpec, SandboxSupport, find_git_dirs,
+    looks_like_denial,
+};
+pub use crate::sandbox_fake::FakeSandbox;
 pub use crate::scripted::{Script, ScriptStep, ScriptedModel, ScriptedResponse};
 pub use crate::services::{SessionServices, SessionServicesBuilder};
 pub use crate::shell::{ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, ShellError, UserShell};
@@ -51,6 +60,8 @@ pub use crate::recorder_jsonl::{
     JsonlRecorder, count_recorded_turns, format_timestamp, read_recording,
 };
 pub use crate::responses::ResponsesClient;
+#[cfg(target_os = "linux")]
+pub use crate::sandbox_linux::LinuxSandbox;
 
 /// mockall mocks of every port (feature `mocks`).
 #[cfg(any(test, feature = "mocks"))]
@@ -59,6 +70,7 @@ pub mod mocks {
     pub use crate::model::MockModelClient;
     pub use crate::notifier::MockNotifier;
     pub use crate::recorder::MockRecorder;
+    pub use crate::sandbox::MockSandbox;
     pub use crate::shell::MockShell;
 }
 

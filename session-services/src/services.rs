@@ -6,6 +6,7 @@ use crate::fs::FileSystem;
 use crate::model::ModelClient;
 use crate::notifier::{NoopNotifier, Notifier};
 use crate::recorder::Recorder;
+use crate::sandbox::{NoSandbox, Sandbox};
 use crate::shell::Shell;
 
 /// Every port a session uses, shared.
@@ -21,6 +22,8 @@ pub struct SessionServices {
     pub model: Arc<dyn ModelClient>,
     /// Files, for patches.
     pub fs: Arc<dyn FileSystem>,
+    /// What the shell can confine, and whether a failure was the sandbox's doing.
+    pub sandbox: Arc<dyn Sandbox>,
 }
 
 impl std::fmt::Debug for SessionServices {
@@ -38,19 +41,23 @@ impl SessionServices {
             shell: None,
             notifier: None,
             fs: None,
+            sandbox: None,
         }
     }
 }
 
-/// Builds [`SessionServices`]; ports not given get their real default (JSONL recorder under the
-/// given home, process shell, no notifier, real file system) — or the in-memory recorder when no
-/// home is given.
+/// Builds [`SessionServices`]; ports not given get their defaults: the in-memory recorder, the
+/// process shell, no notifier, the real file system, and the kernel sandbox of this machine
+/// (which the process shell applies). With a shell of your own and no sandbox, the sandbox is
+/// [`NoSandbox`]: the session cannot know whether your shell confines commands, so it only
+/// offers `danger-full-access`; give a [`Sandbox`] that says what your shell enforces.
 pub struct SessionServicesBuilder {
     model: Arc<dyn ModelClient>,
     recorder: Option<Arc<dyn Recorder>>,
     shell: Option<Arc<dyn Shell>>,
     notifier: Option<Arc<dyn Notifier>>,
     fs: Option<Arc<dyn FileSystem>>,
+    sandbox: Option<Arc<dyn Sandbox>>,
 }
 
 impl std::fmt::Debug for SessionServicesBuilder {
@@ -85,9 +92,23 @@ impl SessionServicesBuilder {
         self
     }
 
+    /// Use this sandbox: it must say what the shell enforces.
+    pub fn sandbox(mut self, sandbox: Arc<dyn Sandbox>) -> Self {
+        self.sandbox = Some(sandbox);
+        self
+    }
+
     /// The bundle; missing ports get the defaults described on [`SessionServicesBuilder`].
     pub fn build(self) -> SessionServices {
+        let sandbox = match (&self.sandbox, &self.shell) {
+            (Some(sandbox), _) => Arc::clone(sandbox),
+            (None, Some(_)) => Arc::new(NoSandbox::new(
+                "the session's shell was given without a sandbox that says what it confines",
+            )),
+            (None, None) => default_sandbox(),
+        };
         SessionServices {
+            sandbox,
             recorder: self
                 .recorder
                 .unwrap_or_else(|| Arc::new(crate::recorder_memory::MemoryRecorder::new())),
@@ -101,4 +122,14 @@ impl SessionServicesBuilder {
                 .unwrap_or_else(|| Arc::new(crate::fs_real::RealFileSystem)),
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+fn default_sandbox() -> Arc<dyn Sandbox> {
+    Arc::new(crate::sandbox_linux::LinuxSandbox::new())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn default_sandbox() -> Arc<dyn Sandbox> {
+    Arc::new(NoSandbox::new("commands can only be confined on Linux"))
 }

@@ -10,6 +10,8 @@ use std::time::Duration;
 use session_state::{CancelToken, ExecOutputStream};
 use tokio::sync::mpsc;
 
+use crate::sandbox::ExecSandbox;
+
 /// The user's shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserShell {
@@ -28,6 +30,9 @@ pub struct ExecRequest {
     pub env: HashMap<String, String>,
     /// Kill the command after this long (exit code 124).
     pub timeout: Option<Duration>,
+    /// How the command is confined. A shell that cannot apply a confinement must fail with
+    /// [`ShellError::Sandbox`] rather than run the command less confined.
+    pub sandbox: ExecSandbox,
 }
 
 /// A chunk of output, as it arrived.
@@ -83,6 +88,14 @@ pub enum ShellError {
         /// The cause.
         #[source]
         source: std::io::Error,
+    },
+    /// The command's confinement could not be set up, so it did not run.
+    #[error("failed to confine {program}: {reason}")]
+    Sandbox {
+        /// The program.
+        program: String,
+        /// What could not be set up.
+        reason: String,
     },
     /// Reading its output or waiting for it failed.
     #[error("failed while running {program}")]

@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use self::capture::{CAPTURE_LIMIT, Captured};
 use self::group::GroupGuard;
+use crate::sandbox::ExecSandbox;
 use crate::shell::{ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, ShellError, UserShell};
 
 /// Size of one read from a pipe, hence the largest chunk sent.
@@ -125,8 +126,8 @@ async fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
         .kill_on_drop(true);
+    confine(&mut command, &request.sandbox, program)?;
     let mut child = command.spawn().map_err(|source| ShellError::Spawn {
         program: program.clone(),
         source,
@@ -223,6 +224,48 @@ async fn run(
         duration: started.elapsed(),
         end,
     })
+}
+
+/// Put the command in a process group of its own, and in the kernel sandbox when it is
+/// confined (which makes it the leader of a session of its own instead).
+fn confine(command: &mut Command, sandbox: &ExecSandbox, program: &str) -> Result<(), ShellError> {
+    match sandbox {
+        ExecSandbox::None => {
+            command.process_group(0);
+            Ok(())
+        }
+        #[cfg(target_os = "linux")]
+        ExecSandbox::Confined(spec) => {
+            let plan =
+                crate::sandbox_linux::prepare(spec).map_err(|e| ShellError::Sandbox {
+                    program: program.to_owned(),
+                    reason: error_chain(&e),
+                })?;
+            // SAFETY: `Plan::enter` makes only async-signal-safe system calls on memory
+            // prepared before the fork, as a pre_exec hook requires.
+            unsafe {
+                command.pre_exec(move || plan.enter());
+            }
+            Ok(())
+        }
+        #[cfg(not(target_os = "linux"))]
+        ExecSandbox::Confined(_) => Err(ShellError::Sandbox {
+            program: program.to_owned(),
+            reason: "commands can only be confined on Linux".to_owned(),
+        }),
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// The command's exit code, or `128 + signal` when a signal ended it.

@@ -174,6 +174,9 @@ pub enum SandboxPolicy {
         /// Whether commands may use the network.
         #[serde(default)]
         network_access: bool,
+        /// Keep `$TMPDIR`, `/tmp` and `/dev/shm` read-only too.
+        #[serde(default, skip_serializing_if = "is_false")]
+        exclude_tmp: bool,
     },
     /// No restriction at all.
     DangerFullAccess,
@@ -270,6 +273,10 @@ pub enum EventMsg {
         model: String,
         /// Where the session is recorded.
         rollout_path: PathBuf,
+        /// The approval policy in force.
+        approval_policy: AskForApproval,
+        /// The sandbox policy in force: commands run at least this confined.
+        sandbox_policy: SandboxPolicy,
         /// Events replayed from the recording on resume.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         initial_messages: Option<Vec<EventMsg>>,
@@ -508,3 +515,9 @@ pub fn parse_submission(line: &str) -> Result<Submission, SubmissionParseError> 
 
 #[cfg(test)]
 mod tests;
+
+/// For `skip_serializing_if`: leave a flag out of the JSON when it is off.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_false(flag: &bool) -> bool {
+    !*flag
+}

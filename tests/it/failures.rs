@@ -142,6 +142,7 @@ async fn a_sandbox_other_than_full_access_is_refused_at_spawn() {
             SandboxPolicy::WorkspaceWrite {
                 writable_roots: vec![],
                 network_access: false,
+                exclude_tmp: false,
             },
             "workspace-write",
         ),
@@ -195,6 +196,7 @@ async fn an_unsupported_sandbox_in_override_or_user_turn_is_an_error_and_changes
             sandbox_policy: SandboxPolicy::WorkspaceWrite {
                 writable_roots: vec![],
                 network_access: false,
+                exclude_tmp: false,
             },
             model: "other-model".into(),
             effort: None,

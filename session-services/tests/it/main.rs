@@ -5,4 +5,5 @@ mod chat;
 mod notifier;
 mod recorder;
 mod responses;
+mod sandbox;
 mod shell;

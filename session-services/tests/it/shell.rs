@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use session_services::{
-    ExecChunk, ExecEnd, ExecOutput, ExecRequest, ProcessShell, Shell, ShellError,
+    ExecChunk, ExecEnd, ExecOutput, ExecRequest, ExecSandbox, ProcessShell, Shell, ShellError,
 };
 use session_state::{CancelToken, ExecOutputStream};
 use tokio::sync::mpsc;
@@ -26,6 +26,7 @@ fn request(argv: &[&str]) -> ExecRequest {
         cwd: std::env::temp_dir(),
         env: HashMap::new(),
         timeout: None,
+        sandbox: ExecSandbox::None,
     }
 }
 

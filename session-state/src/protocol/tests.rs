@@ -75,6 +75,7 @@ fn wire_format_of_every_op_event_and_value_matches_the_snapshot() {
             SandboxPolicy::WorkspaceWrite {
                 writable_roots: Vec::new(),
                 network_access: false,
+                exclude_tmp: false,
             },
         ),
         (
@@ -82,6 +83,15 @@ fn wire_format_of_every_op_event_and_value_matches_the_snapshot() {
             SandboxPolicy::WorkspaceWrite {
                 writable_roots: vec![PathBuf::from("/tmp"), PathBuf::from("/var/cache")],
                 network_access: true,
+                exclude_tmp: false,
+            },
+        ),
+        (
+            "workspace-write without tmp",
+            SandboxPolicy::WorkspaceWrite {
+                writable_roots: Vec::new(),
+                network_access: false,
+                exclude_tmp: true,
             },
         ),
         ("danger-full-access", SandboxPolicy::DangerFullAccess),
@@ -202,6 +212,7 @@ fn serde_forms_match_protocol_md() {
             serde_json::to_value(SandboxPolicy::WorkspaceWrite {
                 writable_roots: vec![PathBuf::from("/tmp")],
                 network_access: true,
+                exclude_tmp: false,
             })
             .unwrap(),
             json!({"mode": "workspace-write", "writable_roots": ["/tmp"], "network_access": true}),
@@ -267,11 +278,13 @@ fn serde_forms_match_protocol_md() {
                     session_id: "s".to_owned(),
                     model: "m".to_owned(),
                     rollout_path: PathBuf::from("/r"),
+                    approval_policy: AskForApproval::OnRequest,
+                    sandbox_policy: SandboxPolicy::ReadOnly,
                     initial_messages: None,
                 },
             })
             .unwrap(),
-            json!({"id": "", "msg": {"type": "session_configured", "session_id": "s", "model": "m", "rollout_path": "/r"}}),
+            json!({"id": "", "msg": {"type": "session_configured", "session_id": "s", "model": "m", "rollout_path": "/r", "approval_policy": "on-request", "sandbox_policy": {"mode": "read-only"}}}),
         ),
     ];
     for (label, got, want) in cases {
@@ -347,6 +360,7 @@ fn parse_submission_accepts_good_lines() {
                     sandbox_policy: SandboxPolicy::WorkspaceWrite {
                         writable_roots: Vec::new(),
                         network_access: false,
+                        exclude_tmp: false,
                     },
                     model: "m".to_owned(),
                     effort: None,

@@ -254,6 +254,7 @@ fn each_override_field_replaces_only_its_own_setting() {
                 sandbox_policy: Some(SandboxPolicy::WorkspaceWrite {
                     writable_roots: vec![PathBuf::from("/tmp")],
                     network_access: true,
+                    exclude_tmp: false,
                 }),
                 ..TurnContextOverride::default()
             },
@@ -261,6 +262,7 @@ fn each_override_field_replaces_only_its_own_setting() {
                 sandbox_policy: SandboxPolicy::WorkspaceWrite {
                     writable_roots: vec![PathBuf::from("/tmp")],
                     network_access: true,
+                    exclude_tmp: false,
                 },
                 ..base.clone()
             },

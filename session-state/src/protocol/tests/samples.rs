@@ -185,6 +185,7 @@ pub(super) fn sample_submissions() -> Vec<(&'static str, Submission)> {
                     sandbox_policy: SandboxPolicy::WorkspaceWrite {
                         writable_roots: vec![PathBuf::from("/tmp")],
                         network_access: false,
+                        exclude_tmp: false,
                     },
                     model: "gpt-test".to_owned(),
                     effort: Some(ReasoningEffort::High),
@@ -272,6 +273,12 @@ pub(super) fn sample_events() -> Vec<(&'static str, Event)> {
                     session_id: "0190-abcd".to_owned(),
                     model: "gpt-test".to_owned(),
                     rollout_path: PathBuf::from("/home/u/.sessions/0190-abcd.jsonl"),
+                    approval_policy: AskForApproval::OnRequest,
+                    sandbox_policy: SandboxPolicy::WorkspaceWrite {
+                        writable_roots: Vec::new(),
+                        network_access: false,
+                        exclude_tmp: false,
+                    },
                     initial_messages: None,
                 },
             ),
@@ -284,6 +291,12 @@ pub(super) fn sample_events() -> Vec<(&'static str, Event)> {
                     session_id: "0190-abcd".to_owned(),
                     model: "gpt-test".to_owned(),
                     rollout_path: PathBuf::from("/home/u/.sessions/0190-abcd.jsonl"),
+                    approval_policy: AskForApproval::OnRequest,
+                    sandbox_policy: SandboxPolicy::WorkspaceWrite {
+                        writable_roots: Vec::new(),
+                        network_access: false,
+                        exclude_tmp: false,
+                    },
                     initial_messages: Some(vec![
                         EventMsg::UserMessage {
                             message: "hi".to_owned(),
