@@ -11,6 +11,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use session_core::Session;
+use session_core::services::SandboxSupport;
 
 use crate::args::{Cli, Command, ResumeArgs};
 use crate::config::{self, ConfigFile, ConfigInputs, OPENAI_KEY_VAR, Settings};
@@ -25,6 +26,8 @@ pub(crate) enum Outcome {
     Failed,
     /// The user interrupted: exit 130.
     Interrupted,
+    /// A command's own status (`session sandbox`).
+    Status(u8),
 }
 
 impl Outcome {
@@ -33,6 +36,7 @@ impl Outcome {
             Outcome::Done => ExitCode::SUCCESS,
             Outcome::Failed => ExitCode::from(1),
             Outcome::Interrupted => ExitCode::from(130),
+            Outcome::Status(code) => ExitCode::from(code),
         }
     }
 }
@@ -108,6 +112,10 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             crate::sessions::list(&env, args.all).await?;
             Ok(Outcome::Done)
         }
+        Command::Sandbox(args) => {
+            let settings = load_settings(&cli, &env, false)?;
+            crate::sandbox::run(&settings, &env, args).await
+        }
     }
 }
 
@@ -135,7 +143,17 @@ async fn resume(cli: &Cli, env: &Env, args: &ResumeArgs) -> Result<Outcome> {
 /// Start a new session, or resume the recording at `resume`.
 async fn start(settings: &Settings, env: &Env, resume: Option<&Path>) -> Result<Session> {
     let services = crate::services::build(settings, &env.home)?;
-    let config = settings.session_config(&env.cwd);
+    let support = services.sandbox.support();
+    let config = settings.session_config(&env.cwd, &env.home, support.is_enforced());
+    if let SandboxSupport::Unavailable { reason } = &support
+        && config.sandbox_policy.is_none()
+    {
+        note(&format!(
+            "warning: commands cannot be sandboxed here ({reason}); they run unconfined, and \
+             under the default approval policy `untrusted` every command not known to be \
+             read-only asks first"
+        ));
+    }
     let session = match resume {
         Some(path) => Session::resume(config, services, path)
             .await
@@ -179,6 +197,7 @@ fn load_settings(cli: &Cli, env: &Env, full_auto: bool) -> Result<Settings> {
         flag_model: cli.model.clone(),
         flag_provider: cli.provider.clone(),
         flag_approval_policy: cli.approval_policy.clone(),
+        flag_sandbox_mode: cli.sandbox_mode.clone(),
         full_auto,
     };
     let loaded = config::load(&inputs)?;

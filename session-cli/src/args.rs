@@ -28,6 +28,10 @@ pub(crate) struct Cli {
     #[arg(short = 'a', long = "approval-policy", global = true)]
     pub(crate) approval_policy: Option<String>,
 
+    /// Where commands may write: read-only, workspace-write, danger-full-access.
+    #[arg(short = 's', long = "sandbox", global = true)]
+    pub(crate) sandbox_mode: Option<String>,
+
     /// What to do.
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -46,6 +50,22 @@ pub(crate) enum Command {
     Resume(ResumeArgs),
     /// List recorded sessions, newest first.
     Sessions(SessionsArgs),
+    /// Run one command in the sandbox the configuration (or `--mode`) gives, and exit with
+    /// its status: see what the box allows.
+    Sandbox(SandboxArgs),
+}
+
+/// `session sandbox`.
+#[derive(Debug, Args)]
+pub(crate) struct SandboxArgs {
+    /// The sandbox mode: read-only, workspace-write, danger-full-access (default: the
+    /// configured one).
+    #[arg(long, value_name = "MODE")]
+    pub(crate) mode: Option<String>,
+
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub(crate) command: Vec<String>,
 }
 
 /// Options of a one-shot run (`exec`, and `resume` with a prompt).

@@ -16,7 +16,8 @@ use session_core::{
     AskForApproval, AutoCompact, ReasoningEffort, ReasoningSummary, SandboxPolicy, SessionConfig,
 };
 
-use self::toml_types::{ConfigToml, ProviderToml, SandboxMode};
+use self::toml_types::{ConfigToml, ProviderToml};
+pub(crate) use self::toml_types::{SandboxMode, WorkspaceWriteToml};
 
 /// Id of the offline demo model shipped in the binary.
 pub(crate) const DEMO_PROVIDER: &str = "demo";
@@ -34,6 +35,7 @@ const KNOWN_KEYS: &[&str] = &[
     "model_providers",
     "approval_policy",
     "sandbox_mode",
+    "sandbox_workspace_write",
     "notify",
     "model_context_window",
     "model_auto_compact_token_limit",
@@ -42,6 +44,9 @@ const KNOWN_KEYS: &[&str] = &[
     "instructions",
     "model_script",
 ];
+
+/// Keys of the `[sandbox_workspace_write]` table.
+const KNOWN_WORKSPACE_WRITE_KEYS: &[&str] = &["writable_roots", "network_access", "exclude_tmp"];
 
 /// Keys of a `[model_providers.<id>]` table.
 const KNOWN_PROVIDER_KEYS: &[&str] = &[
@@ -87,6 +92,8 @@ pub(crate) struct ConfigInputs {
     pub(crate) flag_provider: Option<String>,
     /// `--approval-policy`.
     pub(crate) flag_approval_policy: Option<String>,
+    /// `--sandbox`.
+    pub(crate) flag_sandbox_mode: Option<String>,
     /// `--full-auto`.
     pub(crate) full_auto: bool,
 }
@@ -111,10 +118,12 @@ pub(crate) struct Settings {
     pub(crate) provider_id: String,
     /// How to reach the model.
     pub(crate) source: ModelSource,
-    /// When to ask before running commands.
-    pub(crate) approval_policy: AskForApproval,
-    /// What commands may touch.
-    pub(crate) sandbox_policy: SandboxPolicy,
+    /// When to ask before running commands; `None` for the machine's default.
+    pub(crate) approval_policy: Option<AskForApproval>,
+    /// The sandbox mode asked for; `None` for the machine's default.
+    pub(crate) sandbox_mode: Option<SandboxMode>,
+    /// `[sandbox_workspace_write]`, for `workspace-write` whether asked for or the default.
+    pub(crate) workspace_write: WorkspaceWriteToml,
     /// Program (and arguments) to run for notifications; empty for none.
     pub(crate) notify: Vec<String>,
     /// The model's context window.
@@ -130,15 +139,34 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The session configuration for a session in `cwd`.
-    pub(crate) fn session_config(&self, cwd: &Path) -> SessionConfig {
+    /// The sandbox policy asked for, or the default when `enforced`: `workspace-write` with
+    /// the `[sandbox_workspace_write]` table. `None` leaves the fallback to the session.
+    pub(crate) fn sandbox_policy(&self, enforced: bool) -> Option<SandboxPolicy> {
+        let workspace_write = || SandboxPolicy::WorkspaceWrite {
+            writable_roots: self.workspace_write.writable_roots.clone(),
+            network_access: self.workspace_write.network_access,
+            exclude_tmp: self.workspace_write.exclude_tmp,
+        };
+        match self.sandbox_mode {
+            Some(SandboxMode::ReadOnly) => Some(SandboxPolicy::ReadOnly),
+            Some(SandboxMode::WorkspaceWrite) => Some(workspace_write()),
+            Some(SandboxMode::DangerFullAccess) => Some(SandboxPolicy::DangerFullAccess),
+            None if enforced => Some(workspace_write()),
+            None => None,
+        }
+    }
+
+    /// The session configuration for a session in `cwd` whose commands are recorded under
+    /// `home` (which they may never write), on a machine whose sandbox is `enforced` or not.
+    pub(crate) fn session_config(&self, cwd: &Path, home: &Path, enforced: bool) -> SessionConfig {
         let mut config = SessionConfig::new(self.model.clone(), cwd);
         config.model_provider = self.provider_id.clone();
         if let Some(instructions) = &self.instructions {
             config.instructions = instructions.clone();
         }
         config.approval_policy = self.approval_policy;
-        config.sandbox_policy = self.sandbox_policy.clone();
+        config.sandbox_policy = self.sandbox_policy(enforced);
+        config.protected_paths = vec![home.to_path_buf()];
         config.effort = self.effort;
         config.summary = self.summary;
         config.context_window = self.context_window;
@@ -206,6 +234,7 @@ pub(crate) fn load(inputs: &ConfigInputs) -> Result<Loaded> {
         ("model", &inputs.flag_model),
         ("model_provider", &inputs.flag_provider),
         ("approval_policy", &inputs.flag_approval_policy),
+        ("sandbox_mode", &inputs.flag_sandbox_mode),
     ];
     for (key, value) in flags {
         if let Some(value) = value {
@@ -264,15 +293,9 @@ fn resolve(raw: ConfigToml, openai_key_set: bool, notices: &mut Vec<String>) -> 
         model,
         provider_id,
         source,
-        approval_policy: raw.approval_policy.unwrap_or(AskForApproval::Untrusted),
-        sandbox_policy: match raw.sandbox_mode.unwrap_or(SandboxMode::DangerFullAccess) {
-            SandboxMode::ReadOnly => SandboxPolicy::ReadOnly,
-            SandboxMode::WorkspaceWrite => SandboxPolicy::WorkspaceWrite {
-                writable_roots: Vec::new(),
-                network_access: false,
-            },
-            SandboxMode::DangerFullAccess => SandboxPolicy::DangerFullAccess,
-        },
+        approval_policy: raw.approval_policy,
+        sandbox_mode: raw.sandbox_mode,
+        workspace_write: raw.sandbox_workspace_write.unwrap_or_default(),
         notify: raw.notify.unwrap_or_default(),
         context_window,
         auto_compact: raw
@@ -404,6 +427,16 @@ fn unknown_keys(table: &toml::Table) -> Vec<String> {
     for (key, value) in table {
         if !KNOWN_KEYS.contains(&key.as_str()) {
             out.push(key.clone());
+            continue;
+        }
+        if key == "sandbox_workspace_write" {
+            if let Some(fields) = value.as_table() {
+                for field in fields.keys() {
+                    if !KNOWN_WORKSPACE_WRITE_KEYS.contains(&field.as_str()) {
+                        out.push(format!("sandbox_workspace_write.{field}"));
+                    }
+                }
+            }
             continue;
         }
         if key != "model_providers" {

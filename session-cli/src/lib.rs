@@ -1,5 +1,5 @@
 //! The `session` command-line program: configuration, the front-ends (`exec`, `chat`, `proto`,
-//! `resume`, `sessions`) and their rendering, on top of the `Session` façade of `session-core`.
+//! `resume`, `sessions`, `sandbox`) and their rendering, on top of the `Session` façade of `session-core`.
 //!
 //! Everything lives in private modules; the binary only calls [`run`]. This is the one crate
 //! that writes to the terminal; it must not grow session logic of its own (turns, approvals by
@@ -15,6 +15,7 @@ mod exec;
 mod input;
 mod proto;
 mod render;
+mod sandbox;
 mod services;
 mod sessions;
 mod spinner;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use session_core::services::{
-    CommandNotifier, JsonlRecorder, ModelClient, ProcessShell, ScriptedModel, SessionServices,
+    CommandNotifier, JsonlRecorder, ModelClient, ProcessShell, Sandbox, ScriptedModel,
+    SessionServices,
 };
 
 use crate::config::{ModelSource, Settings};
@@ -44,11 +45,26 @@ pub(crate) fn model_client(settings: &Settings) -> Result<Arc<dyn ModelClient>> 
 pub(crate) fn build(settings: &Settings, home: &Path) -> Result<SessionServices> {
     let mut builder = SessionServices::builder(model_client(settings)?)
         .recorder(Arc::new(JsonlRecorder::new(home.to_path_buf())))
-        .shell(Arc::new(ProcessShell::new()));
+        .shell(Arc::new(ProcessShell::new()))
+        .sandbox(sandbox());
     if !settings.notify.is_empty() {
         builder = builder.notifier(Arc::new(CommandNotifier::new(settings.notify.clone())));
     }
     Ok(builder.build())
+}
+
+/// The sandbox the process shell applies on this machine.
+pub(crate) fn sandbox() -> Arc<dyn Sandbox> {
+    #[cfg(target_os = "linux")]
+    {
+        Arc::new(session_core::services::LinuxSandbox::new())
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Arc::new(session_core::services::NoSandbox::new(
+            "commands can only be confined on Linux",
+        ))
+    }
 }
 
 /// A recorder for listing and finding recordings under `home`.

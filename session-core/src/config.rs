@@ -28,10 +28,16 @@ pub struct SessionConfig {
     pub instructions: String,
     /// Working directory of the session's turns.
     pub cwd: PathBuf,
-    /// When to ask before running commands.
-    pub approval_policy: AskForApproval,
-    /// What commands may touch; only `danger-full-access` is supported until a sandbox exists.
-    pub sandbox_policy: SandboxPolicy,
+    /// When to ask before running commands; `None` for this machine's safe default
+    /// (`on-request` where the sandbox is enforced, `untrusted` where it is not).
+    pub approval_policy: Option<AskForApproval>,
+    /// What commands may touch; `None` for this machine's safe default (`workspace-write`
+    /// where the sandbox is enforced, else `danger-full-access`). A mode given here that the
+    /// sandbox cannot enforce makes the session refuse to start.
+    pub sandbox_policy: Option<SandboxPolicy>,
+    /// Paths commands never write, even inside writable roots: the session home, where
+    /// recordings and configuration live.
+    pub protected_paths: Vec<PathBuf>,
     /// Reasoning effort, for reasoning models.
     pub effort: Option<ReasoningEffort>,
     /// Reasoning summary mode, for reasoning models.
@@ -58,8 +64,9 @@ impl SessionConfig {
             model_provider: String::new(),
             instructions: DEFAULT_INSTRUCTIONS.to_owned(),
             cwd: cwd.into(),
-            approval_policy: AskForApproval::default(),
-            sandbox_policy: SandboxPolicy::DangerFullAccess,
+            approval_policy: None,
+            sandbox_policy: None,
+            protected_paths: Vec::new(),
             effort: None,
             summary: None,
             context_window: None,

@@ -9,9 +9,14 @@ pub enum SessionError {
     /// The recording could not be started, resumed or written.
     #[error("session recording failed")]
     Recorder(#[from] RecorderError),
-    /// The sandbox mode asked for does not exist yet.
-    #[error("sandbox mode `{0}` is not supported yet: only `danger-full-access` is available")]
-    UnsupportedSandbox(String),
+    /// A sandbox mode was asked for that this machine (or the session's shell) cannot enforce.
+    #[error("sandbox mode `{mode}` cannot be enforced here: {reason}")]
+    SandboxUnavailable {
+        /// The mode asked for.
+        mode: String,
+        /// Why it cannot be enforced.
+        reason: String,
+    },
     /// The session has ended; nothing more can be submitted.
     #[error("the session has ended")]
     Closed,

@@ -48,6 +48,8 @@ pub(crate) struct SessionInner {
     queued_by: Mutex<Option<String>>,
     shutting_down: std::sync::atomic::AtomicBool,
     epoch: Instant,
+    /// The context the model was last told of in an environment context item.
+    announced: Mutex<Option<TurnContext>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -62,6 +64,7 @@ impl SessionInner {
         rollout_path: PathBuf,
         state: SessionState,
         tx_event: mpsc::UnboundedSender<Event>,
+        announced: Option<TurnContext>,
     ) -> Self {
         Self {
             id,
@@ -77,6 +80,7 @@ impl SessionInner {
             queued_by: Mutex::new(None),
             shutting_down: std::sync::atomic::AtomicBool::new(false),
             epoch: Instant::now(),
+            announced: Mutex::new(announced),
         }
     }
 
@@ -167,6 +171,22 @@ impl SessionInner {
 
     pub(crate) fn override_context(&self, o: &session_state::TurnContextOverride) {
         lock(&self.state).override_context(o);
+    }
+
+    /// The current context, when the model has not been told of it yet (it changed since the
+    /// last environment context, or the session was resumed); it counts as told from now on.
+    pub(crate) fn context_to_announce(&self) -> Option<TurnContext> {
+        let current = self.context();
+        let mut announced = lock(&self.announced);
+        let changed = announced
+            .as_ref()
+            .is_none_or(|told| crate::policy::announced_differently(told, &current));
+        if changed {
+            *announced = Some(current.clone());
+            Some(current)
+        } else {
+            None
+        }
     }
 
     pub(crate) fn context_window(&self) -> Option<u64> {

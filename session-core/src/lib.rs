@@ -46,6 +46,7 @@ mod compact;
 mod config;
 mod error;
 mod inner;
+mod policy;
 mod session;
 mod tools;
 mod turn;
@@ -56,7 +57,8 @@ pub use crate::session::{Session, Submitter};
 
 /// The protocol and state types (re-exported from `session-state`).
 pub use session_state::{
-    AskForApproval, ContentItem, Event, EventMsg, ExecOutputStream, FileChange, InputItem, Op,
+    AskForApproval, CancelToken, ContentItem, Event, EventMsg, ExecOutputStream, FileChange,
+    InputItem, Op,
     ReasoningEffort, ReasoningSummary, ResponseItem, ReviewDecision, SandboxPolicy, Submission,
     SubmissionParseError, TokenUsage, TokenUsageInfo, TurnAbortReason, TurnContextOverride,
     parse_submission,

@@ -11,13 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures_util::Stream;
 use session_services::{SessionMeta, SessionServices};
 use session_state::{
-    ApprovalKind, AskForApproval, Event, EventMsg, InputItem, Op, ResponseItem, ReviewDecision,
-    SandboxPolicy, SessionState, Submission, TaskKind, TurnAbortReason, TurnContext,
+    ApprovalKind, Event, EventMsg, InputItem, Op, ReviewDecision, SessionState, Submission, TaskKind, TurnAbortReason, TurnContext,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::compact::ENVIRONMENT_TAG;
+use crate::policy;
 use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::inner::SessionInner;
@@ -133,13 +132,13 @@ impl Session {
     ///
     /// # Errors
     ///
-    /// [`SessionError::UnsupportedSandbox`] for a sandbox mode other than
-    /// `danger-full-access`; [`SessionError::Recorder`] when the recording cannot be started.
+    /// [`SessionError::SandboxUnavailable`] for a confining sandbox mode that the services'
+    /// sandbox cannot enforce; [`SessionError::Recorder`] when the recording cannot be started.
     pub async fn spawn(
         config: SessionConfig,
         services: SessionServices,
     ) -> Result<Self, SessionError> {
-        check_sandbox(&config.sandbox_policy)?;
+        let context = context_of(&config, &services)?;
         let id = config
             .session_id
             .clone()
@@ -153,9 +152,13 @@ impl Session {
             cli_version: config.cli_version.clone(),
         };
         let path = services.recorder.start(meta).await?;
-        let mut state = SessionState::new(context_of(&config), config.context_window);
-        let env = environment_context(&context_of(&config), &services);
-        state.record_items([env.clone()]);
+        let env = policy::environment_context(
+            &context,
+            &services.shell.user_shell().path,
+            &config.protected_paths,
+        );
+        let mut state = SessionState::new(context, config.context_window);
+        state.record_items([env]);
         services
             .recorder
             .record(vec![session_services::RolloutItem::ResponseItem(
@@ -171,14 +174,14 @@ impl Session {
     ///
     /// # Errors
     ///
-    /// [`SessionError::UnsupportedSandbox`] as for [`Session::spawn`];
+    /// [`SessionError::SandboxUnavailable`] as for [`Session::spawn`];
     /// [`SessionError::Recorder`] when the recording cannot be read or reopened.
     pub async fn resume(
         config: SessionConfig,
         services: SessionServices,
         path: &Path,
     ) -> Result<Self, SessionError> {
-        check_sandbox(&config.sandbox_policy)?;
+        let context = context_of(&config, &services)?;
         let resumed = services.recorder.resume(path).await?;
         let id = resumed
             .meta
@@ -186,7 +189,7 @@ impl Session {
             .map(|m| m.id.clone())
             .or_else(|| config.session_id.clone())
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        let mut state = SessionState::new(context_of(&config), config.context_window);
+        let mut state = SessionState::new(context, config.context_window);
         state.restore(
             resumed.history,
             resumed.token_info,
@@ -227,8 +230,12 @@ impl Session {
         let (tx_event, events) = mpsc::unbounded_channel();
         let (tx_sub, rx_sub) = mpsc::channel(config.submission_queue_capacity.max(1));
         let model = config.model.clone();
+        let context = state.context().clone();
         let id_for_handle = id.clone();
         let path_for_handle = path.clone();
+        // A new session recorded its environment context already; a resumed one tells the
+        // model its current context before its first new turn.
+        let announced = replayed.is_none().then(|| context.clone());
         let inner = Arc::new(SessionInner::new(
             id.clone(),
             config,
@@ -236,6 +243,7 @@ impl Session {
             path.clone(),
             state,
             tx_event,
+            announced,
         ));
         inner.emit_now(
             "",
@@ -243,6 +251,8 @@ impl Session {
                 session_id: id,
                 model,
                 rollout_path: path,
+                approval_policy: context.approval_policy,
+                sandbox_policy: context.sandbox_policy,
                 initial_messages: replayed,
             },
         );
@@ -377,40 +387,21 @@ impl Session {
 const UNFINISHED_CALL_OUTPUT: &str =
     "aborted: the session ended before this call finished; it may or may not have run";
 
-fn check_sandbox(policy: &SandboxPolicy) -> Result<(), SessionError> {
-    match policy {
-        SandboxPolicy::DangerFullAccess => Ok(()),
-        SandboxPolicy::ReadOnly => Err(SessionError::UnsupportedSandbox("read-only".to_owned())),
-        SandboxPolicy::WorkspaceWrite { .. } => Err(SessionError::UnsupportedSandbox(
-            "workspace-write".to_owned(),
-        )),
-    }
-}
-
-fn context_of(config: &SessionConfig) -> TurnContext {
-    TurnContext {
+/// The session's starting context, with the policies it runs under.
+fn context_of(
+    config: &SessionConfig,
+    services: &SessionServices,
+) -> Result<TurnContext, SessionError> {
+    let (approval_policy, sandbox_policy) =
+        policy::effective(config, &services.sandbox.support())?;
+    Ok(TurnContext {
         cwd: config.cwd.clone(),
         model: config.model.clone(),
-        approval_policy: config.approval_policy,
-        sandbox_policy: config.sandbox_policy.clone(),
+        approval_policy,
+        sandbox_policy,
         effort: config.effort,
         summary: config.summary,
-    }
-}
-
-fn environment_context(ctx: &TurnContext, services: &SessionServices) -> ResponseItem {
-    let policy = match ctx.approval_policy {
-        AskForApproval::Untrusted => "untrusted",
-        AskForApproval::OnFailure => "on-failure",
-        AskForApproval::OnRequest => "on-request",
-        AskForApproval::Never => "never",
-    };
-    ResponseItem::user_text(format!(
-        "{ENVIRONMENT_TAG}\n  <cwd>{}</cwd>\n  <approval_policy>{policy}</approval_policy>\n  \
-         <sandbox_mode>danger-full-access</sandbox_mode>\n  <shell>{}</shell>\n</environment_context>",
-        ctx.cwd.display(),
-        services.shell.user_shell().path.display(),
-    ))
+    })
 }
 
 /// Handle submissions in order until shutdown or until every submitter is gone.
@@ -452,7 +443,8 @@ async fn handle_submission(inner: &Arc<SessionInner>, sub: Submission) {
             effort,
             summary,
         } => {
-            if let Err(e) = check_sandbox(&sandbox_policy) {
+            let support = inner.services.sandbox.support();
+            if let Err(e) = policy::check_enforceable(&sandbox_policy, &support) {
                 return error(inner, &id, e.to_string()).await;
             }
             inner.set_context(TurnContext {
@@ -466,8 +458,9 @@ async fn handle_submission(inner: &Arc<SessionInner>, sub: Submission) {
             start_or_queue(inner, id, items).await;
         }
         Op::OverrideTurnContext(o) => {
-            if let Some(policy) = &o.sandbox_policy
-                && let Err(e) = check_sandbox(policy)
+            if let Some(sandbox) = &o.sandbox_policy
+                && let Err(e) =
+                    policy::check_enforceable(sandbox, &inner.services.sandbox.support())
             {
                 return error(inner, &id, e.to_string()).await;
             }

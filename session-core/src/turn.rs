@@ -133,6 +133,15 @@ async fn record_user_input(inner: &SessionInner, sub_id: &str, input: Vec<InputI
     if content.is_empty() {
         return;
     }
+    if let Some(ctx) = inner.context_to_announce() {
+        inner
+            .record_items(vec![crate::policy::environment_context(
+                &ctx,
+                &inner.services.shell.user_shell().path,
+                &inner.config.protected_paths,
+            )])
+            .await;
+    }
     inner
         .record_items(vec![ResponseItem::Message {
             id: None,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use session_core::services::mocks::MockNotifier;
-use session_core::services::{Notification, ScriptedResponse, SessionServices};
+use session_core::services::{FakeSandbox, Notification, ScriptedResponse, SessionServices};
 use session_core::{
     AskForApproval, EventMsg, InputItem, Op, ReviewDecision, SandboxPolicy, Session, SessionError,
     TurnContextOverride,
@@ -135,7 +135,7 @@ async fn a_script_that_runs_out_gives_an_error_event() {
 }
 
 #[tokio::test]
-async fn a_sandbox_other_than_full_access_is_refused_at_spawn() {
+async fn a_sandbox_mode_that_cannot_be_enforced_is_refused_at_spawn() {
     for (policy, name) in [
         (SandboxPolicy::ReadOnly, "read-only"),
         (
@@ -148,12 +148,15 @@ async fn a_sandbox_other_than_full_access_is_refused_at_spawn() {
         ),
     ] {
         let mut cfg = config(AskForApproval::Never);
-        cfg.sandbox_policy = policy;
+        cfg.sandbox_policy = Some(policy);
         let model = Arc::new(session_core::services::ScriptedModel::new([]));
-        let services = SessionServices::builder(model).build();
+        let services = SessionServices::builder(model)
+            .sandbox(Arc::new(FakeSandbox::unavailable("no landlock in this test")))
+            .build();
         let err = Session::spawn(cfg, services).await.unwrap_err();
         assert!(
-            matches!(&err, SessionError::UnsupportedSandbox(m) if m == name),
+            matches!(&err, SessionError::SandboxUnavailable { mode, reason }
+                if mode == name && reason == "no landlock in this test"),
             "{err:?}"
         );
     }

@@ -68,7 +68,7 @@ impl Faulty {
             .fs(Arc::new(MemoryFileSystem::new()))
             .build();
         let mut config = SessionConfig::new("mock-model", "/work/project");
-        config.approval_policy = AskForApproval::Never;
+        config.approval_policy = Some(AskForApproval::Never);
         config.session_id = Some("faults".into());
         config.auto_compact = AutoCompact::Off;
         config.stream_max_retries = p.stream_retries;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use session_core::services::{
     ExecChunk, ExecEnd, ExecOutput, ExecRequest, FileSystem, MemoryFileSystem, MemoryRecorder,
-    Notifier, Recorder, RolloutItem, ScriptedModel, ScriptedResponse, SessionServices, Shell,
+    Notifier, Recorder, RolloutItem, Sandbox, ScriptedModel, ScriptedResponse, SessionServices, Shell,
     ShellError, UserShell,
 };
 use session_core::{AskForApproval, AutoCompact, Event, EventMsg, Session, SessionConfig};
@@ -124,6 +124,7 @@ pub struct Ports {
     pub shell: Option<Arc<dyn Shell>>,
     pub fs: Option<Arc<dyn FileSystem>>,
     pub notifier: Option<Arc<dyn Notifier>>,
+    pub sandbox: Option<Arc<dyn Sandbox>>,
 }
 
 /// Whether a harness starts a new session or resumes a recording.
@@ -134,7 +135,7 @@ enum Start<'a> {
 
 pub fn config(policy: AskForApproval) -> SessionConfig {
     let mut c = SessionConfig::new("test-model", "/work/project");
-    c.approval_policy = policy;
+    c.approval_policy = Some(policy);
     c.session_id = Some("session-1".into());
     c.auto_compact = AutoCompact::Off;
     c.stream_max_retries = 2;
@@ -202,6 +203,9 @@ impl Harness {
             .fs(ports.fs.unwrap_or_else(|| fs.clone()));
         if let Some(notifier) = ports.notifier {
             builder = builder.notifier(notifier);
+        }
+        if let Some(sandbox) = ports.sandbox {
+            builder = builder.sandbox(sandbox);
         }
         let services = builder.build();
         let session = match start {

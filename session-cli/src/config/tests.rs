@@ -25,11 +25,13 @@ fn nothing_configured_and_no_key_uses_the_demo_and_says_so() {
     let loaded = load(&ConfigInputs::default()).unwrap();
     assert_eq!(loaded.settings.source, ModelSource::Demo);
     assert_eq!(loaded.settings.provider_id, "demo");
-    assert_eq!(loaded.settings.approval_policy, AskForApproval::Untrusted);
-    assert_eq!(
-        loaded.settings.sandbox_policy,
-        SandboxPolicy::DangerFullAccess
-    );
+    // Nothing asked for: the session picks the machine's safe defaults.
+    assert_eq!(loaded.settings.approval_policy, None);
+    assert_eq!(loaded.settings.sandbox_policy(false), None);
+    assert!(matches!(
+        loaded.settings.sandbox_policy(true),
+        Some(SandboxPolicy::WorkspaceWrite { .. })
+    ));
     assert_eq!(loaded.notices.len(), 1);
     assert!(loaded.notices[0].contains("using the offline demo model"));
 }
@@ -77,7 +79,7 @@ fn full_auto_sets_the_approval_policy_to_never_over_everything() {
     };
     assert_eq!(
         load(&inputs).unwrap().settings.approval_policy,
-        AskForApproval::Never
+        Some(AskForApproval::Never)
     );
 }
 
@@ -242,18 +244,60 @@ fn sandbox_modes_map_onto_policies() {
         file: file(&format!("sandbox_mode = \"{mode}\"\n")),
         ..ConfigInputs::default()
     };
-    assert_eq!(
-        load(&with("read-only")).unwrap().settings.sandbox_policy,
-        SandboxPolicy::ReadOnly
-    );
-    assert!(matches!(
-        load(&with("workspace-write"))
-            .unwrap()
-            .settings
-            .sandbox_policy,
-        SandboxPolicy::WorkspaceWrite { .. }
-    ));
+    for enforced in [true, false] {
+        assert_eq!(
+            load(&with("read-only"))
+                .unwrap()
+                .settings
+                .sandbox_policy(enforced),
+            Some(SandboxPolicy::ReadOnly)
+        );
+        assert!(matches!(
+            load(&with("workspace-write"))
+                .unwrap()
+                .settings
+                .sandbox_policy(enforced),
+            Some(SandboxPolicy::WorkspaceWrite { .. })
+        ));
+    }
     assert!(error_of(&with("yolo")).contains("sandbox_mode"));
+}
+
+#[test]
+fn the_workspace_write_table_and_the_sandbox_flag_are_read() {
+    let inputs = ConfigInputs {
+        file: file(
+            "[sandbox_workspace_write]\nwritable_roots = [\"/opt/cache\"]\nnetwork_access = true\n\
+             exclude_tmp = true\nbogus = 1\n",
+        ),
+        ..ConfigInputs::default()
+    };
+    let loaded = load(&inputs).unwrap();
+    assert_eq!(
+        loaded.settings.sandbox_policy(true),
+        Some(SandboxPolicy::WorkspaceWrite {
+            writable_roots: vec![std::path::PathBuf::from("/opt/cache")],
+            network_access: true,
+            exclude_tmp: true,
+        })
+    );
+    assert!(
+        loaded
+            .notices
+            .iter()
+            .any(|n| n.contains("sandbox_workspace_write.bogus")),
+        "{:?}",
+        loaded.notices
+    );
+    let flagged = ConfigInputs {
+        flag_sandbox_mode: Some("read-only".to_owned()),
+        file: file("sandbox_mode = \"danger-full-access\"\n"),
+        ..ConfigInputs::default()
+    };
+    assert_eq!(
+        load(&flagged).unwrap().settings.sandbox_policy(true),
+        Some(SandboxPolicy::ReadOnly)
+    );
 }
 
 #[test]
@@ -287,7 +331,10 @@ fn settings_become_the_session_config() {
     let settings = load(&inputs).unwrap().settings;
     assert_eq!(settings.source, ModelSource::Script("/tmp/s.json".into()));
     assert_eq!(settings.notify, vec!["n", "-q"]);
-    let config = settings.session_config(std::path::Path::new("/work"));
+    let home = std::path::Path::new("/home/u/.session");
+    let config = settings.session_config(std::path::Path::new("/work"), home, false);
+    assert_eq!(config.protected_paths, vec![home.to_path_buf()]);
+    assert_eq!(config.sandbox_policy, None);
     assert_eq!(config.model, "script");
     assert_eq!(config.model_provider, "script");
     assert_eq!(config.instructions, "be brief");

@@ -20,6 +20,7 @@ pub(crate) struct ConfigToml {
     pub(crate) model_providers: BTreeMap<String, ProviderToml>,
     pub(crate) approval_policy: Option<AskForApproval>,
     pub(crate) sandbox_mode: Option<SandboxMode>,
+    pub(crate) sandbox_workspace_write: Option<WorkspaceWriteToml>,
     pub(crate) notify: Option<Vec<String>>,
     pub(crate) model_context_window: Option<u64>,
     pub(crate) model_auto_compact_token_limit: Option<AutoCompactSetting>,
@@ -42,6 +43,20 @@ pub(crate) struct ProviderToml {
     pub(crate) retry_base_delay_ms: Option<u64>,
     pub(crate) headers: Option<BTreeMap<String, String>>,
     pub(crate) http_headers: Option<BTreeMap<String, String>>,
+}
+
+/// `[sandbox_workspace_write]`: what `workspace-write` adds to the working directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub(crate) struct WorkspaceWriteToml {
+    /// More folders commands may write.
+    #[serde(default)]
+    pub(crate) writable_roots: Vec<PathBuf>,
+    /// Whether commands may use the network.
+    #[serde(default)]
+    pub(crate) network_access: bool,
+    /// Keep `$TMPDIR`, `/tmp` and `/dev/shm` read-only.
+    #[serde(default)]
+    pub(crate) exclude_tmp: bool,
 }
 
 /// `sandbox_mode`.

@@ -39,7 +39,13 @@ pub(crate) fn tool_specs() -> Vec<ToolSpec> {
         ToolSpec {
             name: "shell".to_owned(),
             description: "Run a command and return its output. `command` is an argv array, \
-                          e.g. [\"bash\", \"-lc\", \"ls -la\"]."
+                          e.g. [\"bash\", \"-lc\", \"ls -la\"]. Commands run in a sandbox: \
+                          they may write only where the environment context's writable roots \
+                          say (never in `.git`), and the network is off unless it says \
+                          otherwise. When a command needs more (writing elsewhere, the \
+                          network), set `with_escalated_permissions` to true and give a \
+                          one-sentence `justification`: the user is asked to run it outside \
+                          the sandbox (refused under the approval policy `never`)."
                 .to_owned(),
             parameters: serde_json::json!({
                 "type": "object",
@@ -49,7 +55,11 @@ pub(crate) fn tool_specs() -> Vec<ToolSpec> {
                     "workdir": {"type": "string",
                                 "description": "Working directory; the session's by default."},
                     "timeout_ms": {"type": "integer",
-                                   "description": "Kill the command after this many milliseconds."}
+                                   "description": "Kill the command after this many milliseconds."},
+                    "with_escalated_permissions": {"type": "boolean",
+                                   "description": "Ask the user to run this command outside the sandbox."},
+                    "justification": {"type": "string",
+                                   "description": "Why the command needs to run outside the sandbox; shown to the user."}
                 },
                 "required": ["command"],
                 "additionalProperties": false

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use session_services::FileSystem;
 use session_state::{
-    ActiveTurn, ApprovalKind, AskForApproval, EventMsg, FileChange, ReviewDecision, TurnDiffTracker,
+    ActiveTurn, ApprovalKind, AskForApproval, EventMsg, FileChange, ReviewDecision, SandboxPolicy,
+    TurnDiffTracker,
 };
 
 use super::patch_apply::apply_chunks;
@@ -60,27 +61,28 @@ pub(super) async fn handle(
         Ok(r) => r,
         Err(e) => return Ok(format!("cannot resolve the working directory: {e}")),
     };
-    let (planned, outside) = match plan(fs.as_ref(), &ctx.cwd, &root, hunks).await {
+    let (planned, targets) = match plan(fs.as_ref(), &ctx.cwd, hunks).await {
         Ok(p) => p,
         Err(message) => return Ok(message),
     };
     let changes = describe(&planned, &ctx.cwd);
+    let area = writable_area(fs.as_ref(), &ctx.sandbox_policy, &ctx.cwd, &root, inner).await;
+    let outside = targets.iter().any(|t| !area.allows(t));
     let needs_approval = match ctx.approval_policy {
         AskForApproval::Untrusted => true,
         AskForApproval::OnRequest | AskForApproval::OnFailure => outside,
         AskForApproval::Never => {
             if outside {
-                return Ok(
-                    "patch rejected: it writes outside the working directory and the \
-                           approval policy is `never`"
-                        .to_owned(),
-                );
+                return Ok(format!(
+                    "patch rejected: it writes {} and the approval policy is `never`",
+                    area.describe_outside()
+                ));
             }
             false
         }
     };
     if needs_approval {
-        let reason = outside.then(|| "the patch writes outside the working directory".to_owned());
+        let reason = outside.then(|| format!("the patch writes {}", area.describe_outside()));
         let request = EventMsg::ApplyPatchApprovalRequest {
             call_id: call.call_id.clone(),
             changes: changes.clone(),
@@ -133,15 +135,14 @@ pub(super) async fn handle(
     })
 }
 
-/// Resolve every path and compute every new content; returns whether any path is outside the
-/// working directory (lexically, or through a symlink).
+/// Resolve every path and compute every new content; returns the plan and every path it
+/// writes, as the file system resolves it (through symlinks).
 async fn plan(
     fs: &dyn FileSystem,
     cwd: &Path,
-    root: &Path,
     hunks: Vec<Hunk>,
-) -> Result<(Vec<Planned>, bool), String> {
-    let mut outside = false;
+) -> Result<(Vec<Planned>, Vec<Target>), String> {
+    let mut targets = Vec::new();
     let mut out = Vec::with_capacity(hunks.len());
     let cwd_norm = normalize(cwd);
     let mut resolve = async |p: &Path| -> Result<PathBuf, String> {
@@ -150,9 +151,10 @@ async fn plan(
             .resolve(&abs)
             .await
             .map_err(|e| format!("cannot resolve {}: {e}", p.display()))?;
-        if !abs.starts_with(&cwd_norm) || !real.starts_with(root) {
-            outside = true;
-        }
+        targets.push(Target {
+            real,
+            lexically_inside: abs.starts_with(&cwd_norm),
+        });
         Ok(abs)
     };
     for hunk in hunks {
@@ -201,7 +203,7 @@ async fn plan(
             }
         }
     }
-    Ok((out, outside))
+    Ok((out, targets))
 }
 
 fn describe(planned: &[Planned], cwd: &Path) -> BTreeMap<PathBuf, FileChange> {
@@ -313,4 +315,99 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// A path a patch writes.
+#[derive(Debug)]
+struct Target {
+    /// Where it really is.
+    real: PathBuf,
+    /// Whether it names a path inside the working directory as written (no `..` out of it).
+    lexically_inside: bool,
+}
+
+/// Where a patch may write without asking.
+#[derive(Debug)]
+enum WritableArea {
+    /// Nowhere (`read-only`).
+    Nowhere,
+    /// Beneath these roots, but never in a `.git` or a protected path.
+    Roots {
+        roots: Vec<PathBuf>,
+        protected: Vec<PathBuf>,
+    },
+}
+
+impl WritableArea {
+    fn allows(&self, target: &Target) -> bool {
+        match self {
+            Self::Nowhere => false,
+            Self::Roots { roots, protected } => {
+                let in_root = roots.iter().any(|root| {
+                    target.real.strip_prefix(root).is_ok_and(|rest| {
+                        !rest.components().any(|c| c.as_os_str() == ".git")
+                    })
+                });
+                // A path that climbs out of the working directory asks unless it lands in
+                // another writable root.
+                let climbs_out = !target.lexically_inside && roots.first().is_some_and(|cwd| target.real.starts_with(cwd));
+                in_root && !climbs_out && !protected.iter().any(|p| target.real.starts_with(p))
+            }
+        }
+    }
+
+    fn describe_outside(&self) -> &'static str {
+        match self {
+            Self::Nowhere => "files and the sandbox mode is `read-only`",
+            Self::Roots { .. } => {
+                "outside the writable roots (or into a `.git` folder or the session home)"
+            }
+        }
+    }
+}
+
+/// The writable area of a policy, resolved through the file-system port: the working
+/// directory for `danger-full-access` (writes elsewhere still ask), the writable roots of
+/// `workspace-write`, nothing for `read-only`.
+async fn writable_area(
+    fs: &dyn FileSystem,
+    policy: &SandboxPolicy,
+    cwd: &Path,
+    root: &Path,
+    inner: &SessionInner,
+) -> WritableArea {
+    let mut protected = Vec::new();
+    for p in &inner.config.protected_paths {
+        if let Ok(real) = fs.resolve(&normalize(p)).await {
+            protected.push(real);
+        }
+        protected.push(normalize(p));
+    }
+    let mut roots = vec![root.to_path_buf()];
+    match policy {
+        SandboxPolicy::ReadOnly => return WritableArea::Nowhere,
+        SandboxPolicy::DangerFullAccess => {}
+        SandboxPolicy::WorkspaceWrite {
+            writable_roots,
+            exclude_tmp,
+            ..
+        } => {
+            let mut extra: Vec<PathBuf> = writable_roots
+                .iter()
+                .map(|r| normalize(&cwd.join(r)))
+                .collect();
+            if !exclude_tmp {
+                if let Some(tmpdir) = std::env::var_os("TMPDIR").filter(|t| !t.is_empty()) {
+                    extra.push(normalize(Path::new(&tmpdir)));
+                }
+                extra.push(PathBuf::from("/tmp"));
+            }
+            for path in extra {
+                if let Ok(real) = fs.resolve(&path).await {
+                    roots.push(real);
+                }
+            }
+        }
+    }
+    WritableArea::Roots { roots, protected }
 }

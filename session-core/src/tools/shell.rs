@@ -1,17 +1,19 @@
-//! The `shell` tool: approval by policy, then the command through the `Shell` port with its
-//! output streamed as events and kept for the model.
+//! The `shell` tool: approval by policy, then the command through the `Shell` port, confined
+//! as the policy says, with its output streamed as events and kept for the model. Under
+//! `on-failure` a command the sandbox stopped may be run again outside it once the user agrees.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
-use session_services::{ExecEnd, ExecRequest};
+use session_services::{ExecEnd, ExecOutput, ExecRequest, ExecSandbox};
 use session_state::{ActiveTurn, ApprovalKind, AskForApproval, EventMsg, ReviewDecision};
 use tokio::sync::mpsc;
 
 use super::{is_known_safe_command, request_approval};
 use crate::inner::SessionInner;
+use crate::policy::{Confine, ShellCall, ShellDecision, decide_shell, exec_sandbox};
 use crate::turn::{Stop, ToolCall};
 
 /// Commands run at most this long unless the model asks otherwise.
@@ -27,7 +29,30 @@ struct ShellArgs {
     workdir: Option<String>,
     #[serde(default)]
     timeout_ms: Option<u64>,
+    #[serde(default)]
+    with_escalated_permissions: Option<bool>,
+    #[serde(default)]
+    justification: Option<String>,
 }
+
+/// The first element of a session approval that covers running outside the sandbox, so an
+/// approval to run a command confined never lets it run unconfined.
+const UNSANDBOXED_KEY: &str = "\u{0}unsandboxed";
+
+/// What a session approval of `argv` is stored under.
+fn session_key(argv: &[String], confine: Confine) -> Vec<String> {
+    match confine {
+        Confine::Unconfined => std::iter::once(UNSANDBOXED_KEY.to_owned())
+            .chain(argv.iter().cloned())
+            .collect(),
+        Confine::Configured | Confine::ReadOnly => argv.to_vec(),
+    }
+}
+
+/// The reason given when asking to rerun a command the sandbox stopped.
+const RERUN_REASON: &str =
+    "the command failed inside the sandbox (it was denied a write or a connection); run it \
+     again without the sandbox?";
 
 pub(super) async fn handle(
     inner: &Arc<SessionInner>,
@@ -47,59 +72,145 @@ pub(super) async fn handle(
         None => ctx.cwd.clone(),
     };
     let argv = args.command;
-    let needs_approval = ctx.approval_policy == AskForApproval::Untrusted
-        && !is_known_safe_command(&argv)
-        && !inner.is_approved_for_session(&argv);
-    if needs_approval {
-        let request = EventMsg::ExecApprovalRequest {
-            call_id: call.call_id.clone(),
-            command: argv.clone(),
-            cwd: cwd.clone(),
-            reason: None,
-        };
-        let decision = request_approval(
-            inner,
-            turn,
-            &call.call_id,
-            ApprovalKind::Exec,
-            request,
-            argv.clone(),
-        )
-        .await?;
-        match decision {
-            ReviewDecision::Approved => {}
-            ReviewDecision::ApprovedForSession => inner.approve_for_session(argv.clone()).await,
-            ReviewDecision::Denied => {
-                return Ok("The user rejected this command; it did not run.".to_owned());
+    let escalate = args.with_escalated_permissions == Some(true);
+    let enforced = inner.services.sandbox.support().is_enforced();
+    let asks_for = if escalate {
+        Confine::Unconfined
+    } else {
+        Confine::Configured
+    };
+    let decision = decide_shell(
+        ctx.approval_policy,
+        &ctx.sandbox_policy,
+        enforced,
+        ShellCall {
+            escalate,
+            justification: args.justification.as_deref(),
+            known_safe: is_known_safe_command(&argv),
+            approved_for_session: inner.is_approved_for_session(&session_key(&argv, asks_for)),
+        },
+    );
+    let confine = match decision {
+        ShellDecision::Run(confine) => confine,
+        ShellDecision::Refuse(message) => return Ok(message),
+        ShellDecision::Ask { reason, then } => {
+            match ask(inner, turn, call, &argv, &cwd, reason).await? {
+                Answer::Run { for_session } => {
+                    if for_session {
+                        inner.approve_for_session(session_key(&argv, then)).await;
+                    }
+                    then
+                }
+                Answer::Denied => {
+                    return Ok("The user rejected this command; it did not run.".to_owned());
+                }
             }
-            ReviewDecision::Abort => return Err(Stop::AbortRequested),
         }
+    };
+    let protected = &inner.config.protected_paths;
+    let sandbox = exec_sandbox(confine, &ctx.sandbox_policy, &ctx.cwd, protected);
+    let confined = sandbox.is_confined();
+    let first = run(inner, turn, call, &argv, &cwd, args.timeout_ms, sandbox).await?;
+    let stopped_by_sandbox = confined
+        && ctx.approval_policy == AskForApproval::OnFailure
+        && first
+            .output
+            .as_ref()
+            .is_some_and(|out| inner.services.sandbox.denied(out));
+    if !stopped_by_sandbox {
+        return Ok(first.text);
     }
-    run(inner, turn, call, argv, cwd, args.timeout_ms).await
+    let reason = Some(RERUN_REASON.to_owned());
+    match ask(inner, turn, call, &argv, &cwd, reason).await? {
+        Answer::Run { for_session } => {
+            if for_session {
+                inner
+                    .approve_for_session(session_key(&argv, Confine::Unconfined))
+                    .await;
+            }
+            let rerun = run(
+                inner,
+                turn,
+                call,
+                &argv,
+                &cwd,
+                args.timeout_ms,
+                ExecSandbox::None,
+            )
+            .await?;
+            Ok(rerun.text)
+        }
+        Answer::Denied => Ok(first.text),
+    }
+}
+
+/// The user's answer to a command approval request.
+enum Answer {
+    Run { for_session: bool },
+    Denied,
+}
+
+async fn ask(
+    inner: &Arc<SessionInner>,
+    turn: &ActiveTurn,
+    call: &ToolCall,
+    argv: &[String],
+    cwd: &Path,
+    reason: Option<String>,
+) -> Result<Answer, Stop> {
+    let request = EventMsg::ExecApprovalRequest {
+        call_id: call.call_id.clone(),
+        command: argv.to_vec(),
+        cwd: cwd.to_path_buf(),
+        reason,
+    };
+    let decision = request_approval(
+        inner,
+        turn,
+        &call.call_id,
+        ApprovalKind::Exec,
+        request,
+        argv.to_vec(),
+    )
+    .await?;
+    match decision {
+        ReviewDecision::Approved => Ok(Answer::Run { for_session: false }),
+        ReviewDecision::ApprovedForSession => Ok(Answer::Run { for_session: true }),
+        ReviewDecision::Abort => Err(Stop::AbortRequested),
+        _ => Ok(Answer::Denied),
+    }
+}
+
+/// What a run gave: the text for the model, and the command's output when it ran.
+struct Ran {
+    text: String,
+    output: Option<ExecOutput>,
 }
 
 async fn run(
     inner: &Arc<SessionInner>,
     turn: &ActiveTurn,
     call: &ToolCall,
-    argv: Vec<String>,
-    cwd: PathBuf,
+    argv: &[String],
+    cwd: &Path,
     timeout_ms: Option<u64>,
-) -> Result<String, Stop> {
+    sandbox: ExecSandbox,
+) -> Result<Ran, Stop> {
     let sub_id = turn.sub_id();
     inner.emit_now(
         sub_id,
         EventMsg::ExecCommandBegin {
             call_id: call.call_id.clone(),
-            command: argv.clone(),
-            cwd: cwd.clone(),
+            command: argv.to_vec(),
+            cwd: cwd.to_path_buf(),
         },
     );
     let request = ExecRequest {
-        argv: argv.clone(),
-        cwd,
+        argv: argv.to_vec(),
+        cwd: cwd.to_path_buf(),
         env: std::collections::HashMap::new(),
         timeout: Some(timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis)),
+        sandbox,
     };
     let (tx, mut rx) = mpsc::channel(64);
     let shell = Arc::clone(&inner.services.shell);
@@ -143,10 +254,13 @@ async fn run(
             }
             text.push_str("Output:\n");
             text.push_str(&formatted);
-            Ok(text)
+            Ok(Ran {
+                text,
+                output: Some(out),
+            })
         }
         Err(e) => {
-            let message = format!("failed to run `{}`: {e}", argv.join(" "));
+            let message = format!("failed to run `{}`: {}", argv.join(" "), error_chain(&e));
             inner.emit_now(
                 sub_id,
                 EventMsg::ExecCommandEnd {
@@ -162,9 +276,24 @@ async fn run(
             if turn.cancel_token().is_cancelled() {
                 return Err(Stop::Cancelled);
             }
-            Ok(message)
+            Ok(Ran {
+                text: message,
+                output: None,
+            })
         }
     }
+}
+
+/// An error and its causes on one line, so the model learns why a command did not start.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 fn forward_chunk(

@@ -244,7 +244,7 @@ pub(crate) fn run_case(case: &Case, marker: &str) -> Run {
         .fs(Arc::new(MemoryFileSystem::new()))
         .build();
     let mut config = SessionConfig::new("test-model", cwd);
-    config.approval_policy = case.policy.ask();
+    config.approval_policy = Some(case.policy.ask());
     config.session_id = Some("stateful".into());
     config.auto_compact = if case.auto_compact {
         AutoCompact::Tokens(AUTO_COMPACT_TOKENS)
