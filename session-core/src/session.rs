@@ -234,8 +234,26 @@ impl Session {
         let id_for_handle = id.clone();
         let path_for_handle = path.clone();
         // A new session recorded its environment context already; a resumed one tells the
-        // model its current context before its first new turn.
-        let announced = replayed.is_none().then(|| context.clone());
+        // model its current context before its first new turn, unless the recording's last
+        // environment context already says exactly that.
+        let announced = match &replayed {
+            None => Some(context.clone()),
+            Some(_) => {
+                let current = policy::environment_context(
+                    &context,
+                    &services.shell.user_shell().path,
+                    &config.protected_paths,
+                )
+                .message_text();
+                let history = state.history_snapshot();
+                let last = history.items().iter().rev().find_map(|h| {
+                    h.item()
+                        .message_text()
+                        .filter(|t| t.starts_with(crate::compact::ENVIRONMENT_TAG))
+                });
+                (last.is_some() && last == current).then(|| context.clone())
+            }
+        };
         let inner = Arc::new(SessionInner::new(
             id.clone(),
             config,

@@ -14,6 +14,7 @@ mod patch;
 mod processes;
 mod recording;
 mod resume;
+mod sandbox;
 mod stateful;
 mod support;
 mod turns;

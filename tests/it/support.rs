@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use session_core::services::{
-    ExecChunk, ExecEnd, ExecOutput, ExecRequest, FileSystem, MemoryFileSystem, MemoryRecorder,
+    ExecChunk, ExecEnd, ExecOutput, ExecRequest, ExecSandbox, FakeSandbox, FileSystem, MemoryFileSystem, MemoryRecorder,
     Notifier, Recorder, RolloutItem, Sandbox, ScriptedModel, ScriptedResponse, SessionServices, Shell,
     ShellError, UserShell,
 };
@@ -25,12 +25,17 @@ pub enum FakeRun {
     Output(String, i32),
     /// Print this, then run until cancelled.
     Hang(String),
+    /// Fail as the sandbox would (see `FakeSandbox::DENIAL`) when confined; when not, print
+    /// this and succeed.
+    DeniedWhenConfined(String),
 }
 
 /// A shell that never starts a process: it answers from a table and records every call.
 #[derive(Debug, Default)]
 pub struct FakeShell {
     pub runs: Mutex<Vec<Vec<String>>>,
+    /// The confinement of each run, in order.
+    pub sandboxes: Mutex<Vec<ExecSandbox>>,
     pub plan: Mutex<HashMap<String, FakeRun>>,
 }
 
@@ -49,6 +54,10 @@ impl FakeShell {
     pub fn runs(&self) -> Vec<Vec<String>> {
         self.runs.lock().unwrap().clone()
     }
+
+    pub fn sandboxes(&self) -> Vec<ExecSandbox> {
+        self.sandboxes.lock().unwrap().clone()
+    }
 }
 
 #[async_trait::async_trait]
@@ -66,6 +75,7 @@ impl Shell for FakeShell {
         cancel: CancelToken,
     ) -> Result<ExecOutput, ShellError> {
         self.runs.lock().unwrap().push(request.argv.clone());
+        self.sandboxes.lock().unwrap().push(request.sandbox.clone());
         let key = request.argv.join(" ");
         let plan = self
             .plan
@@ -77,6 +87,10 @@ impl Shell for FakeShell {
         let (text, code, hang) = match plan {
             FakeRun::Output(t, c) => (t, c, false),
             FakeRun::Hang(t) => (t, -1, true),
+            FakeRun::DeniedWhenConfined(_) if request.sandbox.is_confined() => {
+                (format!("{}\n", FakeSandbox::DENIAL), 1, false)
+            }
+            FakeRun::DeniedWhenConfined(t) => (t, 0, false),
         };
         if let Some(tx) = &output {
             let _ = tx

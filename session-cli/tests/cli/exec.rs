@@ -7,7 +7,9 @@ use session_services::testing::{
     sse_responses_tool_call,
 };
 
-use crate::support::{Mock, Sandbox, usage, with_args};
+use session_core::EventMsg;
+
+use crate::support::{Mock, Sandbox, events_of, usage, with_args};
 
 #[test]
 fn exec_streams_the_answer_of_a_responses_server() {
@@ -225,10 +227,28 @@ fn ctrl_c_kills_a_running_command_and_exits_130() {
 }
 
 #[test]
-fn an_unsupported_sandbox_mode_is_refused_with_exit_code_1() {
+fn by_default_commands_run_in_workspace_write_with_on_request_and_session_configured_says_so() {
     let sandbox = Sandbox::new();
-    let out = sandbox.run(&["-c", "sandbox_mode=\"read-only\"", "exec", "hi"], None);
-    assert_eq!(out.code, Some(1), "{out:?}");
-    assert!(out.stderr.contains("read-only"), "{out:?}");
-    assert!(out.stderr.contains("not supported"), "{out:?}");
+    let mut command = sandbox.command(&["exec", "--json", "list the files"]);
+    command.env_remove("SESSION_APPROVAL_POLICY");
+    let out = sandbox.run_command(command, None);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let events = events_of(&out.stdout);
+    let configured = serde_json::to_value(&events[0].msg).unwrap();
+    assert_eq!(configured["approval_policy"], "on-request", "{configured}");
+    assert_eq!(configured["sandbox_policy"]["mode"], "workspace-write", "{configured}");
+    assert!(
+        events
+            .iter()
+            .all(|e| !matches!(e.msg, EventMsg::ExecApprovalRequest { .. })),
+        "the demo's `ls` runs unasked in the sandbox"
+    );
+    let explicit = sandbox.run(
+        &["-s", "read-only", "-a", "never", "exec", "--json", "hi"],
+        None,
+    );
+    let events = events_of(&explicit.stdout);
+    let configured = serde_json::to_value(&events[0].msg).unwrap();
+    assert_eq!(configured["sandbox_policy"]["mode"], "read-only", "{configured}");
+    assert_eq!(configured["approval_policy"], "never", "{configured}");
 }

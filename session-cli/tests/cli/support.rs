@@ -39,7 +39,9 @@ impl Sandbox {
         self.cwd.path()
     }
 
-    /// The binary with a clean environment, in the working directory.
+    /// The binary with a clean environment, in the working directory. The approval policy is
+    /// `untrusted` unless a test's flags say otherwise, so that approvals show; the tests of
+    /// the defaults clear it (`env_remove("SESSION_APPROVAL_POLICY")`).
     pub fn command<S: AsRef<str>>(&self, args: &[S]) -> Command {
         self.command_in(self.cwd.path(), args)
     }
@@ -55,7 +57,7 @@ impl Sandbox {
             .env_remove("OPENAI_API_KEY")
             .env_remove("SESSION_MODEL")
             .env_remove("SESSION_MODEL_PROVIDER")
-            .env_remove("SESSION_APPROVAL_POLICY");
+            .env("SESSION_APPROVAL_POLICY", "untrusted");
         command
     }
 

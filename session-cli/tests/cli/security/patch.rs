@@ -81,7 +81,17 @@ fn on_request_asks_before_a_patch_writes_outside_the_working_directory() {
     responses.push(patch_call("patch_approved", add_file("../approved.txt")));
     responses.push(ScriptedResponse::new().text("Patched what I could.", 1));
     let mut args = script_args(&layout.sandbox, "on_request", responses);
-    args.extend(["-c", "approval_policy=\"on-request\"", "proto"].map(str::to_owned));
+    // The test's folders live in /tmp: keep it out of the writable roots.
+    args.extend(
+        [
+            "-c",
+            "approval_policy=\"on-request\"",
+            "-c",
+            "sandbox_workspace_write.exclude_tmp=true",
+            "proto",
+        ]
+        .map(str::to_owned),
+    );
     let mut command = layout.sandbox.command_in(&layout.work, &args);
     command.stdin(std::process::Stdio::piped());
     let mut proto = crate::support::Running::start(command);
@@ -209,6 +219,8 @@ fn never_rejects_patches_that_write_outside_the_working_directory() {
         [
             "-c",
             "approval_policy=\"never\"",
+            "-c",
+            "sandbox_workspace_write.exclude_tmp=true",
             "exec",
             "--json",
             "patch things",
@@ -233,7 +245,7 @@ fn never_rejects_patches_that_write_outside_the_working_directory() {
     assert!(applied.contains(&"patch_inside".to_owned()), "{out:?}");
     assert_eq!(
         recording_text(&layout.sandbox)
-            .matches("patch rejected: it writes outside the working directory")
+            .matches("patch rejected: it writes outside the writable roots")
             .count(),
         rejected,
         "each escape is reported to the model"
