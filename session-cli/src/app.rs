@@ -113,7 +113,8 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Done)
         }
         Command::Sandbox(args) => {
-            let settings = load_settings(&cli, &env, false)?;
+            // No model runs here: only warnings about the configuration concern the user.
+            let settings = load_settings_with(&cli, &env, false, Notices::WarningsOnly)?;
             crate::sandbox::run(&settings, &env, args).await
         }
     }
@@ -179,8 +180,19 @@ fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
+/// Which configuration notices to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Notices {
+    All,
+    WarningsOnly,
+}
+
 /// Load the configuration for `cli` and print its notices on stderr.
 fn load_settings(cli: &Cli, env: &Env, full_auto: bool) -> Result<Settings> {
+    load_settings_with(cli, env, full_auto, Notices::All)
+}
+
+fn load_settings_with(cli: &Cli, env: &Env, full_auto: bool, notices: Notices) -> Result<Settings> {
     let path = env.home.join("config.toml");
     let file = match std::fs::read_to_string(&path) {
         Ok(text) => Some(ConfigFile { path, text }),
@@ -202,7 +214,9 @@ fn load_settings(cli: &Cli, env: &Env, full_auto: bool) -> Result<Settings> {
     };
     let loaded = config::load(&inputs)?;
     for notice in &loaded.notices {
-        note(notice);
+        if notices == Notices::All || notice.starts_with("warning:") {
+            note(notice);
+        }
     }
     Ok(loaded.settings)
 }

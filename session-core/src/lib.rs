@@ -58,10 +58,9 @@ pub use crate::session::{Session, Submitter};
 /// The protocol and state types (re-exported from `session-state`).
 pub use session_state::{
     AskForApproval, CancelToken, ContentItem, Event, EventMsg, ExecOutputStream, FileChange,
-    InputItem, Op,
-    ReasoningEffort, ReasoningSummary, ResponseItem, ReviewDecision, SandboxPolicy, Submission,
-    SubmissionParseError, TokenUsage, TokenUsageInfo, TurnAbortReason, TurnContextOverride,
-    parse_submission,
+    InputItem, Op, ReasoningEffort, ReasoningSummary, ResponseItem, ReviewDecision, SandboxPolicy,
+    Submission, SubmissionParseError, TokenUsage, TokenUsageInfo, TurnAbortReason,
+    TurnContextOverride, parse_submission,
 };
 
 /// The service ports and their implementations (re-exported from `session-services`).

@@ -11,15 +11,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures_util::Stream;
 use session_services::{SessionMeta, SessionServices};
 use session_state::{
-    ApprovalKind, Event, EventMsg, InputItem, Op, ReviewDecision, SessionState, Submission, TaskKind, TurnAbortReason, TurnContext,
+    ApprovalKind, Event, EventMsg, InputItem, Op, ReviewDecision, SessionState, Submission,
+    TaskKind, TurnAbortReason, TurnContext,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::policy;
 use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::inner::SessionInner;
+use crate::policy;
 
 /// Sends submissions to a session; cheap to clone and to move to other tasks.
 #[derive(Debug, Clone)]
@@ -410,8 +411,7 @@ fn context_of(
     config: &SessionConfig,
     services: &SessionServices,
 ) -> Result<TurnContext, SessionError> {
-    let (approval_policy, sandbox_policy) =
-        policy::effective(config, &services.sandbox.support())?;
+    let (approval_policy, sandbox_policy) = policy::effective(config, &services.sandbox.support())?;
     Ok(TurnContext {
         cwd: config.cwd.clone(),
         model: config.model.clone(),

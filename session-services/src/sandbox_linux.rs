@@ -21,8 +21,8 @@ use std::sync::{Arc, OnceLock};
 use crate::sandbox::{Sandbox, SandboxSpec, SandboxSupport, looks_like_denial};
 use crate::shell::ExecOutput;
 
-pub(crate) use self::child::Plan;
 use self::child::NamespacePlan;
+pub(crate) use self::child::Plan;
 
 /// The kernel sandbox of this machine, as [`ProcessShell`](crate::ProcessShell) applies it.
 ///
@@ -125,7 +125,7 @@ pub(crate) fn prepare(spec: &SandboxSpec) -> Result<Plan, PrepareError> {
         return Err(PrepareError::Unavailable(reason.clone()));
     }
     let with_namespaces = probe.namespaces.is_ok();
-    let ruleset: OwnedFd = rules::ruleset(spec, with_namespaces)?;
+    let ruleset = cached_ruleset(spec, with_namespaces)?;
     let filter = filter::program(spec.network)?;
     let namespaces = if with_namespaces {
         let mut binds = Vec::with_capacity(spec.read_only.len());
@@ -137,6 +137,35 @@ pub(crate) fn prepare(spec: &SandboxSpec) -> Result<Plan, PrepareError> {
         None
     };
     Ok(Plan::new(ruleset, filter, namespaces))
+}
+
+/// How many rulesets are kept for reuse (a session uses one or two specs).
+const RULESET_CACHE: usize = 8;
+
+/// The ruleset of a spec, made once and reused: a ruleset descriptor can restrict any number
+/// of processes. A rule names the directory it was made for, so a root deleted and made again
+/// since is simply not writable through the old rule (narrower, never wider).
+fn cached_ruleset(spec: &SandboxSpec, with_namespaces: bool) -> Result<Arc<OwnedFd>, PrepareError> {
+    type Cache = std::sync::Mutex<Vec<(SandboxSpec, Arc<OwnedFd>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    if let Some((_, fd)) = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|(s, _)| s == spec)
+    {
+        return Ok(Arc::clone(fd));
+    }
+    let fd = Arc::new(rules::ruleset(spec, with_namespaces)?);
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if cache.len() >= RULESET_CACHE {
+        cache.remove(0);
+    }
+    cache.push((spec.clone(), Arc::clone(&fd)));
+    Ok(fd)
 }
 
 /// A path to mount read-only over itself, with the flags its mount already has (a remount in a

@@ -236,11 +236,10 @@ fn confine(command: &mut Command, sandbox: &ExecSandbox, program: &str) -> Resul
         }
         #[cfg(target_os = "linux")]
         ExecSandbox::Confined(spec) => {
-            let plan =
-                crate::sandbox_linux::prepare(spec).map_err(|e| ShellError::Sandbox {
-                    program: program.to_owned(),
-                    reason: error_chain(&e),
-                })?;
+            let plan = crate::sandbox_linux::prepare(spec).map_err(|e| ShellError::Sandbox {
+                program: program.to_owned(),
+                reason: error_chain(&e),
+            })?;
             // SAFETY: `Plan::enter` makes only async-signal-safe system calls on memory
             // prepared before the fork, as a pre_exec hook requires.
             unsafe {

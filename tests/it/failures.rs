@@ -151,7 +151,9 @@ async fn a_sandbox_mode_that_cannot_be_enforced_is_refused_at_spawn() {
         cfg.sandbox_policy = Some(policy);
         let model = Arc::new(session_core::services::ScriptedModel::new([]));
         let services = SessionServices::builder(model)
-            .sandbox(Arc::new(FakeSandbox::unavailable("no landlock in this test")))
+            .sandbox(Arc::new(FakeSandbox::unavailable(
+                "no landlock in this test",
+            )))
             .build();
         let err = Session::spawn(cfg, services).await.unwrap_err();
         assert!(

@@ -89,6 +89,16 @@ async fn one_call(
     (asked, shell.sandboxes().iter().map(ran).collect())
 }
 
+/// policy, mode, shell arguments, the user's answer, approvals asked, where the runs went.
+type Case<'a> = (
+    AskForApproval,
+    SandboxPolicy,
+    &'a serde_json::Value,
+    ReviewDecision,
+    usize,
+    Vec<Ran>,
+);
+
 #[tokio::test]
 async fn the_policy_and_mode_table_decides_who_asks_and_where_commands_run() {
     use AskForApproval::{Never, OnFailure, OnRequest, Untrusted};
@@ -106,7 +116,7 @@ async fn the_policy_and_mode_table_decides_who_asks_and_where_commands_run() {
     let approve = ReviewDecision::Approved;
     let deny = ReviewDecision::Denied;
     #[rustfmt::skip]
-    let table: Vec<(AskForApproval, SandboxPolicy, &serde_json::Value, ReviewDecision, usize, Vec<Ran>)> = vec![
+    let table: Vec<Case<'_>> = vec![
         // untrusted: known read-only commands run unasked in the read-only box, whatever the mode
         (Untrusted, ww(),   &safe,      approve, 0, vec![ReadOnly]),
         (Untrusted, full(), &safe,      approve, 0, vec![ReadOnly]),
@@ -170,14 +180,21 @@ async fn on_failure_asks_after_a_sandbox_denial_and_the_rerun_reaches_the_model(
         .await;
         h.session.user_input("install").await.unwrap();
         let request = h.until("exec_approval_request").await;
-        let EventMsg::ExecApprovalRequest { call_id, reason, .. } = request.msg else {
+        let EventMsg::ExecApprovalRequest {
+            call_id, reason, ..
+        } = request.msg
+        else {
             unreachable!()
         };
         assert!(
             reason.as_deref().is_some_and(|r| r.contains("sandbox")),
             "{reason:?}"
         );
-        assert_eq!(h.seen("exec_command_end").len(), 1, "the first run ended first");
+        assert_eq!(
+            h.seen("exec_command_end").len(),
+            1,
+            "the first run ended first"
+        );
         h.session.approve_exec(call_id, answer).await.unwrap();
         h.until_turn_ends().await;
         assert_eq!(shell.sandboxes().iter().map(ran).collect::<Vec<_>>(), runs);
@@ -214,7 +231,10 @@ async fn an_escalation_request_shows_its_justification_and_a_denial_tells_the_mo
     .await;
     h.session.user_input("fetch").await.unwrap();
     let request = h.until("exec_approval_request").await;
-    let EventMsg::ExecApprovalRequest { call_id, reason, .. } = request.msg else {
+    let EventMsg::ExecApprovalRequest {
+        call_id, reason, ..
+    } = request.msg
+    else {
         unreachable!()
     };
     assert_eq!(reason.as_deref(), Some("fetch the release notes"));
@@ -309,11 +329,23 @@ async fn the_model_is_told_what_it_may_write_and_hears_of_a_new_policy() {
     let first = env(0);
     assert_eq!(first.len(), 1, "{first:?}");
     let real = dir.path().canonicalize().unwrap();
-    assert!(first[0].contains("<sandbox_mode>workspace-write</sandbox_mode>"), "{first:?}");
-    assert!(first[0].contains(&format!("<root>{}</root>", real.display())), "{first:?}");
-    assert!(first[0].contains("<network_access>restricted</network_access>"), "{first:?}");
+    assert!(
+        first[0].contains("<sandbox_mode>workspace-write</sandbox_mode>"),
+        "{first:?}"
+    );
+    assert!(
+        first[0].contains(&format!("<root>{}</root>", real.display())),
+        "{first:?}"
+    );
+    assert!(
+        first[0].contains("<network_access>restricted</network_access>"),
+        "{first:?}"
+    );
     let second = env(1);
     assert_eq!(second.len(), 2, "the change is announced once: {second:?}");
-    assert!(second[1].contains("<sandbox_mode>read-only</sandbox_mode>"), "{second:?}");
+    assert!(
+        second[1].contains("<sandbox_mode>read-only</sandbox_mode>"),
+        "{second:?}"
+    );
     h.finish().await;
 }

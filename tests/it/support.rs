@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use session_core::services::{
-    ExecChunk, ExecEnd, ExecOutput, ExecRequest, ExecSandbox, FakeSandbox, FileSystem, MemoryFileSystem, MemoryRecorder,
-    Notifier, Recorder, RolloutItem, Sandbox, ScriptedModel, ScriptedResponse, SessionServices, Shell,
-    ShellError, UserShell,
+    ExecChunk, ExecEnd, ExecOutput, ExecRequest, ExecSandbox, FakeSandbox, FileSystem,
+    MemoryFileSystem, MemoryRecorder, Notifier, Recorder, RolloutItem, Sandbox, ScriptedModel,
+    ScriptedResponse, SessionServices, Shell, ShellError, UserShell,
 };
 use session_core::{AskForApproval, AutoCompact, Event, EventMsg, Session, SessionConfig};
 use session_state::{CancelToken, ConversationHistory, ExecOutputStream};

@@ -67,6 +67,7 @@ const IN_PROCESS: &[(&str, &str)] = &[
     ("session-state", "protocol"),
     ("session-state", "request"),
     ("session-services", "recorder"),
+    ("session-services", "sandbox"),
     ("session-core", "session"),
 ];
 
@@ -75,7 +76,7 @@ usage: cargo xtask bench [--full] [--only GROUP]
 
   --full        also the large sizes, and more samples
   --only GROUP  run only the groups whose name contains GROUP: protocol, request, recorder,
-                session (in-process), process (the release binary)";
+                sandbox, session (in-process), process (the release binary)";
 
 /// Parses the arguments after `bench`; `None` when help was asked for.
 pub(crate) fn parse_args(args: &[String]) -> Result<Option<Options>> {

@@ -236,7 +236,10 @@ fn by_default_commands_run_in_workspace_write_with_on_request_and_session_config
     let events = events_of(&out.stdout);
     let configured = serde_json::to_value(&events[0].msg).unwrap();
     assert_eq!(configured["approval_policy"], "on-request", "{configured}");
-    assert_eq!(configured["sandbox_policy"]["mode"], "workspace-write", "{configured}");
+    assert_eq!(
+        configured["sandbox_policy"]["mode"], "workspace-write",
+        "{configured}"
+    );
     assert!(
         events
             .iter()
@@ -249,6 +252,9 @@ fn by_default_commands_run_in_workspace_write_with_on_request_and_session_config
     );
     let events = events_of(&explicit.stdout);
     let configured = serde_json::to_value(&events[0].msg).unwrap();
-    assert_eq!(configured["sandbox_policy"]["mode"], "read-only", "{configured}");
+    assert_eq!(
+        configured["sandbox_policy"]["mode"], "read-only",
+        "{configured}"
+    );
     assert_eq!(configured["approval_policy"], "never", "{configured}");
 }

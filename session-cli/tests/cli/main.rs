@@ -16,6 +16,7 @@ mod json;
 mod proto;
 mod pty;
 mod resume;
+mod sandbox;
 mod security;
 mod sessions;
 mod snapshot;

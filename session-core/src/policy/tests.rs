@@ -1,11 +1,11 @@
 //! Tests of the effective policies and of the policy × mode table for shell calls.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use session_services::SandboxSupport;
 use session_state::{AskForApproval, SandboxPolicy};
 
-use super::{
-    Confine, ShellCall, ShellDecision, decide_shell, default_workspace_write, effective,
-};
+use super::{Confine, ShellCall, ShellDecision, decide_shell, default_workspace_write, effective};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
 
@@ -78,15 +78,33 @@ fn the_policy_table_decides_who_asks_and_where_commands_run() {
         then,
     };
     let run = ShellDecision::Run;
-    let cases: Vec<(AskForApproval, &SandboxPolicy, bool, ShellCall<'_>, ShellDecision)> = vec![
+    let cases: Vec<(
+        AskForApproval,
+        &SandboxPolicy,
+        bool,
+        ShellCall<'_>,
+        ShellDecision,
+    )> = vec![
         (Untrusted, &ww, true, safe, run(Confine::ReadOnly)),
         (Untrusted, &full, true, safe, run(Confine::ReadOnly)),
         (Untrusted, &full, false, safe, run(Confine::Configured)),
         (Untrusted, &ww, true, plain, ask(Confine::Configured)),
         (Untrusted, &ww, true, approved, run(Confine::Configured)),
-        (Untrusted, &ww, true, escalated, ask_why(Confine::Unconfined)),
+        (
+            Untrusted,
+            &ww,
+            true,
+            escalated,
+            ask_why(Confine::Unconfined),
+        ),
         (OnRequest, &ww, true, plain, run(Confine::Configured)),
-        (OnRequest, &ww, true, escalated, ask_why(Confine::Unconfined)),
+        (
+            OnRequest,
+            &ww,
+            true,
+            escalated,
+            ask_why(Confine::Unconfined),
+        ),
         (
             OnRequest,
             &ww,
@@ -99,7 +117,13 @@ fn the_policy_table_decides_who_asks_and_where_commands_run() {
         ),
         (OnRequest, &full, true, escalated, run(Confine::Configured)),
         (OnFailure, &ww, true, plain, run(Confine::Configured)),
-        (OnFailure, &ww, true, escalated, ask_why(Confine::Unconfined)),
+        (
+            OnFailure,
+            &ww,
+            true,
+            escalated,
+            ask_why(Confine::Unconfined),
+        ),
         (Never, &ww, true, plain, run(Confine::Configured)),
         (Never, &full, true, escalated, run(Confine::Configured)),
     ];

@@ -344,13 +344,17 @@ impl WritableArea {
             Self::Nowhere => false,
             Self::Roots { roots, protected } => {
                 let in_root = roots.iter().any(|root| {
-                    target.real.strip_prefix(root).is_ok_and(|rest| {
-                        !rest.components().any(|c| c.as_os_str() == ".git")
-                    })
+                    target
+                        .real
+                        .strip_prefix(root)
+                        .is_ok_and(|rest| !rest.components().any(|c| c.as_os_str() == ".git"))
                 });
                 // A path that climbs out of the working directory asks unless it lands in
                 // another writable root.
-                let climbs_out = !target.lexically_inside && roots.first().is_some_and(|cwd| target.real.starts_with(cwd));
+                let climbs_out = !target.lexically_inside
+                    && roots
+                        .first()
+                        .is_some_and(|cwd| target.real.starts_with(cwd));
                 in_root && !climbs_out && !protected.iter().any(|p| target.real.starts_with(p))
             }
         }

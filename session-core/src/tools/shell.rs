@@ -50,8 +50,7 @@ fn session_key(argv: &[String], confine: Confine) -> Vec<String> {
 }
 
 /// The reason given when asking to rerun a command the sandbox stopped.
-const RERUN_REASON: &str =
-    "the command failed inside the sandbox (it was denied a write or a connection); run it \
+const RERUN_REASON: &str = "the command failed inside the sandbox (it was denied a write or a connection); run it \
      again without the sandbox?";
 
 pub(super) async fn handle(

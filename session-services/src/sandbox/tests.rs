@@ -1,5 +1,7 @@
 //! Tests of policy resolution and denial recognition.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,8 +44,13 @@ fn workspace_write_resolves_roots_tmp_git_and_the_protected_home() {
     std::fs::create_dir_all(dir.path().join("extra")).unwrap();
     let home = cwd.join(".session-home");
     std::fs::create_dir_all(&home).unwrap();
-    let policy = workspace_write(vec![PathBuf::from("../extra"), PathBuf::from("missing")], true, false);
-    let ExecSandbox::Confined(spec) = ExecSandbox::from_policy(&policy, &cwd, &[home.clone()])
+    let policy = workspace_write(
+        vec![PathBuf::from("../extra"), PathBuf::from("missing")],
+        true,
+        false,
+    );
+    let ExecSandbox::Confined(spec) =
+        ExecSandbox::from_policy(&policy, &cwd, std::slice::from_ref(&home))
     else {
         panic!("workspace-write must confine");
     };
@@ -54,7 +61,12 @@ fn workspace_write_resolves_roots_tmp_git_and_the_protected_home() {
     assert!(!spec.writable_roots.iter().any(|r| r.ends_with("missing")));
     assert!(spec.read_only.contains(&real(cwd.join(".git"))));
     assert!(spec.read_only.contains(&real(cwd.join("vendor/lib/.git"))));
-    assert!(!spec.read_only.iter().any(|p| p.starts_with(real(cwd.join("node_modules")))));
+    assert!(
+        !spec
+            .read_only
+            .iter()
+            .any(|p| p.starts_with(real(cwd.join("node_modules"))))
+    );
     assert!(spec.read_only.contains(&real(home)));
     assert_eq!(spec.network, NetworkAccess::Enabled);
 
@@ -75,7 +87,10 @@ fn a_git_file_protects_the_directory_it_points_at() {
     std::fs::write(root.join("wt/.git"), "gitdir: ../store/worktree-git\n").unwrap();
     let found = find_git_dirs(&root);
     assert!(found.contains(&root.join("wt/.git")), "{found:?}");
-    assert!(found.contains(&root.join("store/worktree-git")), "{found:?}");
+    assert!(
+        found.contains(&root.join("store/worktree-git")),
+        "{found:?}"
+    );
 }
 
 #[test]
@@ -89,10 +104,25 @@ fn denials_are_recognized_by_their_error_messages_only_on_failure() {
         end,
     };
     for (code, text, end, want) in [
-        (1, "touch: cannot touch '/etc/x': Permission denied", ExecEnd::Exited, true),
-        (1, "sh: 1: cannot create x: Read-only file system", ExecEnd::Exited, true),
+        (
+            1,
+            "touch: cannot touch '/etc/x': Permission denied",
+            ExecEnd::Exited,
+            true,
+        ),
+        (
+            1,
+            "sh: 1: cannot create x: Read-only file system",
+            ExecEnd::Exited,
+            true,
+        ),
         (7, "socket: Operation not permitted", ExecEnd::Exited, true),
-        (0, "Permission denied (printed by a passing command)", ExecEnd::Exited, false),
+        (
+            0,
+            "Permission denied (printed by a passing command)",
+            ExecEnd::Exited,
+            false,
+        ),
         (1, "no such file", ExecEnd::Exited, false),
         (124, "Permission denied", ExecEnd::TimedOut, false),
     ] {

@@ -19,6 +19,7 @@
 use std::ffi::CString;
 use std::io;
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 
 use super::{Program, raw};
 
@@ -49,13 +50,17 @@ impl NamespacePlan {
 /// Everything the child needs, prepared by the parent.
 #[derive(Debug)]
 pub(crate) struct Plan {
-    ruleset: OwnedFd,
+    ruleset: Arc<OwnedFd>,
     filter: Program,
     namespaces: Option<NamespacePlan>,
 }
 
 impl Plan {
-    pub(crate) fn new(ruleset: OwnedFd, filter: Program, namespaces: Option<NamespacePlan>) -> Self {
+    pub(crate) fn new(
+        ruleset: Arc<OwnedFd>,
+        filter: Program,
+        namespaces: Option<NamespacePlan>,
+    ) -> Self {
         Self {
             ruleset,
             filter,
@@ -163,7 +168,8 @@ unsafe fn restrict(ruleset: libc::c_int, filter: &Program) -> io::Result<()> {
             0 as libc::c_uint,
         ))?;
         let prog = libc::sock_fprog {
-            len: u16::try_from(filter.len()).map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?,
+            len: u16::try_from(filter.len())
+                .map_err(|_| io::Error::from_raw_os_error(libc::E2BIG))?,
             filter: filter.as_ptr().cast::<libc::sock_filter>().cast_mut(),
         };
         check_long(libc::syscall(
@@ -238,7 +244,13 @@ fn code_of(status: libc::c_int) -> libc::c_int {
 unsafe fn close_all() {
     // SAFETY: closing descriptors we own in this single-threaded child.
     unsafe {
-        if libc::syscall(libc::SYS_close_range, 0 as libc::c_uint, libc::c_uint::MAX, 0) != 0 {
+        if libc::syscall(
+            libc::SYS_close_range,
+            0 as libc::c_uint,
+            libc::c_uint::MAX,
+            0,
+        ) != 0
+        {
             for fd in 0..4096 {
                 libc::close(fd);
             }

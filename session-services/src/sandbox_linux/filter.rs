@@ -102,7 +102,9 @@ fn compile(network: NetworkAccess) -> Result<Vec<seccompiler::sock_filter>, Stri
         arch,
     )
     .map_err(|e| e.to_string())?;
-    let program: Vec<seccompiler::sock_filter> = filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())?;
+    let program: Vec<seccompiler::sock_filter> = filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())?;
     Ok(with_x32_guard(program))
 }
 
@@ -112,10 +114,12 @@ fn compile(network: NetworkAccess) -> Result<Vec<seccompiler::sock_filter>, Stri
 fn with_x32_guard(program: Vec<seccompiler::sock_filter>) -> Vec<seccompiler::sock_filter> {
     const AUDIT_ARCH_X86_64: u32 = 62 | 0x8000_0000 | 0x4000_0000;
     const X32_SYSCALL_BIT: u32 = 0x4000_0000;
-    const LD_W_ABS: u16 = 0x00 | 0x00 | 0x20;
-    const JEQ_K: u16 = 0x05 | 0x10 | 0x00;
-    const JGE_K: u16 = 0x05 | 0x30 | 0x00;
-    const RET_K: u16 = 0x06 | 0x00;
+    // BPF_LD | BPF_W | BPF_ABS, BPF_JMP | BPF_JEQ | BPF_K, BPF_JMP | BPF_JGE | BPF_K,
+    // BPF_RET | BPF_K (linux/bpf_common.h).
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const JGE_K: u16 = 0x35;
+    const RET_K: u16 = 0x06;
     let op = |code, jt, jf, k| seccompiler::sock_filter { code, jt, jf, k };
     let mut guarded = vec![
         // seccomp_data.arch is at offset 4, .nr at 0.

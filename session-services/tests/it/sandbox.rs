@@ -144,9 +144,15 @@ async fn git_and_the_session_home_stay_read_only_inside_a_writable_root() {
     for want in ["hook=2", "config=2", "nested=2", "home=2", "ok=0"] {
         assert!(out.stdout.contains(want), "{want}: {out:?}");
     }
-    assert!(!out.stdout.contains("rm=0") && !out.stdout.contains("mv=0"), "{out:?}");
+    assert!(
+        !out.stdout.contains("rm=0") && !out.stdout.contains("mv=0"),
+        "{out:?}"
+    );
     assert!(!ws.path().join(".git/hooks/pre-commit").exists());
-    assert_eq!(std::fs::read_to_string(ws.path().join(".git/config")).unwrap(), "[core]\n");
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join(".git/config")).unwrap(),
+        "[core]\n"
+    );
     assert!(ws.path().join(".git").is_dir());
     assert!(!home.join("config.toml").exists());
 }
@@ -268,7 +274,11 @@ async fn a_setsid_daemon_dies_when_the_call_ends_and_when_it_is_interrupted() {
     }
     assert!(alive(&marker), "the daemon never started");
     cancel.cancel();
-    let out = tokio::time::timeout(LIMIT, running).await.unwrap().unwrap().unwrap();
+    let out = tokio::time::timeout(LIMIT, running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert_eq!(out.end, ExecEnd::Cancelled);
     assert!(gone(&marker).await, "a daemon outlived the interrupt");
 }
@@ -287,7 +297,10 @@ async fn exit_codes_and_output_are_the_same_as_unsandboxed() {
     ] {
         let plain = run(request(ws.path(), script, ExecSandbox::None)).await;
         let boxed = run(request(ws.path(), script, workspace_write(ws.path()))).await;
-        assert_eq!(boxed.exit_code, plain.exit_code, "{script}: {boxed:?} vs {plain:?}");
+        assert_eq!(
+            boxed.exit_code, plain.exit_code,
+            "{script}: {boxed:?} vs {plain:?}"
+        );
         assert_eq!(boxed.stdout, plain.stdout, "{script}");
         assert_eq!(boxed.stderr, plain.stderr, "{script}");
     }
@@ -306,7 +319,11 @@ async fn a_missing_program_or_workdir_fails_to_start_with_its_cause() {
         .await
         .unwrap_err();
     assert!(matches!(err, ShellError::Spawn { .. }), "{err:?}");
-    let nowhere = request(&ws.path().join("missing"), "true", workspace_write(ws.path()));
+    let nowhere = request(
+        &ws.path().join("missing"),
+        "true",
+        workspace_write(ws.path()),
+    );
     assert!(
         ProcessShell::new()
             .run(nowhere, None, CancelToken::new())

@@ -132,6 +132,11 @@ fn figure_name(id: &str) -> &str {
         "recorder.read.time" => "read_recording",
         "recorder.resume" => "resume (JsonlRecorder::resume)",
         "recorder.read.peak" => "resume peak heap ÷ history JSON",
+        "sandbox.spawn.none" => "spawn `true`, unconfined",
+        "sandbox.spawn.confined" => "spawn `true`, sandboxed",
+        "sandbox.spawn.overhead" => "sandbox overhead per command",
+        "tools.wall.none" => "exec, 20 tool calls, danger-full-access",
+        "tools.wall.confined" => "exec, 20 tool calls, workspace-write",
         "protocol.serialize" => "protocol: serialize each event",
         "protocol.parse" => "protocol: parse each event",
         other => other,
@@ -177,6 +182,7 @@ fn target_of(row: &Row) -> Option<(&'static str, Check)> {
         ("interrupt.latency", _) => ("p99 ≤ 10 ms", P99AtMost(0.010)),
         ("interrupt.orphans", _) => ("0", AtMost(0.0)),
         ("session.idle_bytes", _) => ("≤ 64 KiB", AtMost(64.0 * 1024.0)),
+        ("sandbox.spawn.overhead", _) => ("≤ 1 ms", AtMost(0.001)),
         _ => return None,
     };
     Some(target)
