@@ -233,6 +233,8 @@ fn whole_process(root: &Path, target: &Path, out_dir: &Path, mode: Mode) -> Vec<
         ("startup.wall", "one-word reply"),
         ("startup.rss", "one-word reply"),
         ("interrupt.latency", "proto"),
+        ("tools.wall.none", "20 calls"),
+        ("tools.wall.confined", "20 calls"),
     ];
     let none = |reason: &str| -> Vec<Row> {
         ids.iter()
@@ -278,6 +280,8 @@ fn whole_process(root: &Path, target: &Path, out_dir: &Path, mode: Mode) -> Vec<
             }
             eprintln!("==> bench: exec, one-word reply");
             rows.extend(process::startup_rows(&binary, mode.pick(10, 20)));
+            eprintln!("==> bench: 20 tool calls, unconfined and sandboxed");
+            rows.extend(process::tool_rows(&binary, mode.pick(5, 15)));
             eprintln!("==> bench: interrupt latency");
             rows.extend(interrupt::rows(&binary, mode.pick(50, 200)));
             rows

@@ -209,6 +209,18 @@ async fn the_session_is_invisible_and_cannot_be_signalled_or_read() {
     );
     let out = run(request(ws.path(), &script, workspace_write(ws.path()))).await;
     assert!(out.stdout.contains("environ=1"), "{out:?}");
+    // PID 1 of the namespace is a fork of the session (its memory holds what the session
+    // holds): the command must not read it either.
+    let init = run(request(
+        ws.path(),
+        "cat /proc/1/environ >/dev/null 2>&1; echo environ=$?; \
+         cat /proc/1/maps >/dev/null 2>&1; echo maps=$?; kill -9 1 2>/dev/null; echo alive",
+        workspace_write(ws.path()),
+    ))
+    .await;
+    assert!(init.stdout.contains("environ=1"), "{init:?}");
+    assert!(init.stdout.contains("maps=1"), "{init:?}");
+    assert!(init.stdout.contains("alive"), "{init:?}");
     assert!(out.stdout.contains("kill=1"), "{out:?}");
     // In its own pid namespace the command is a small number, not the session's neighbour.
     let pid: u32 = out

@@ -288,3 +288,91 @@ fn exec_rows_with(
     };
     vec![wall, rss]
 }
+
+/// Tool calls in the sandbox bench's session.
+const TOOL_CALLS: usize = 20;
+
+/// Wall time of `exec` running [`TOOL_CALLS`] shell calls of `true` (the script provider, no
+/// HTTP), unconfined and in `workspace-write`, interleaved run by run so both see the same
+/// machine.
+pub(crate) fn tool_rows(binary: &Binary, runs: usize) -> Vec<Row> {
+    let size = format!("{TOOL_CALLS} calls");
+    let fail = |reason: String| {
+        vec![
+            Row::not_measured("tools.wall.none", &size, reason.clone()),
+            Row::not_measured("tools.wall.confined", &size, reason),
+        ]
+    };
+    let mut responses: Vec<serde_json::Value> = (0..TOOL_CALLS)
+        .map(|i| {
+            serde_json::json!({"steps": [{"type": "tool_call", "call_id": format!("call_{i}"),
+                "name": "shell", "arguments": {"command": ["true"]}}]})
+        })
+        .collect();
+    responses.push(serde_json::json!({"steps": [{"type": "text", "text": "done"}]}));
+    let script = binary.scratch.join("tools.json");
+    if let Err(e) = std::fs::write(
+        &script,
+        serde_json::json!({ "responses": responses }).to_string(),
+    ) {
+        return fail(format!("cannot write {}: {e}", script.display()));
+    }
+    let once = |mode: &str| -> Result<f64> {
+        let home = tempdir_in(&binary.scratch)?;
+        let mut command = Command::new(&binary.path);
+        command
+            .args([
+                "-s",
+                mode,
+                "-a",
+                "never",
+                "-c",
+                "model_provider=\"script\"",
+                "-c",
+            ])
+            .arg(format!("model_script={}", serde_json::to_string(&script)?))
+            .args(["exec", "--json", "run the tools"])
+            .env("SESSION_HOME", &home)
+            .env_remove("OPENAI_API_KEY")
+            .current_dir(&home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut child = command.spawn().context("starting session exec")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let reader = std::thread::spawn(move || read_tail(stdout));
+        let stderr = child.stderr.take().context("no stderr")?;
+        let err_reader = std::thread::spawn(move || read_tail(stderr));
+        let status = wait_timeout(&mut child, EXEC_TIMEOUT)?;
+        let wall = started.elapsed().as_secs_f64();
+        let tail = reader.join().unwrap_or_default();
+        let err = err_reader.join().unwrap_or_default();
+        if !status.success() || !tail.contains("task_complete") {
+            bail!(
+                "session exec -s {mode} exited with {status}: {}",
+                err.trim()
+            );
+        }
+        Ok(wall)
+    };
+    let mut plain = Vec::new();
+    let mut boxed = Vec::new();
+    for i in 0..=runs {
+        let (p, b) = match (once("danger-full-access"), once("workspace-write")) {
+            (Ok(p), Ok(b)) => (p, b),
+            (Err(e), _) | (_, Err(e)) => return fail(format!("{e:#}")),
+        };
+        // The first pair only warms the page cache.
+        if i > 0 {
+            plain.push(p);
+            boxed.push(b);
+        }
+    }
+    vec![
+        Row::from_values("tools.wall.none", &size, "s", &plain)
+            .with_note("exec of 20 `true` calls, -s danger-full-access -a never"),
+        Row::from_values("tools.wall.confined", &size, "s", &boxed)
+            .with_note("the same, -s workspace-write: every call sandboxed; runs interleaved"),
+    ]
+}
