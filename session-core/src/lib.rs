@@ -8,6 +8,13 @@
 //! This crate re-exports every type an embedding program needs, so depending on it alone is
 //! enough.
 //!
+//! Commands run confined by the kernel when the services' [`Sandbox`](services::Sandbox) says it
+//! is enforced (the default services pair `ProcessShell` with `LinuxSandbox`): with
+//! [`SessionConfig`]'s policies left at `None` a session then runs `workspace-write` +
+//! `on-request`, and falls back to `untrusted` + `danger-full-access` where nothing can be
+//! enforced. A mode asked for explicitly that cannot be enforced makes `spawn` fail; the
+//! effective policies are in `session_configured`.
+//!
 //! # Example: a session with your own model
 //!
 //! ```

@@ -103,7 +103,7 @@ impl SessionServicesBuilder {
         let sandbox = match (&self.sandbox, &self.shell) {
             (Some(sandbox), _) => Arc::clone(sandbox),
             (None, Some(_)) => Arc::new(NoSandbox::new(
-                "the session's shell was given without a sandbox that says what it confines",
+                "the session's shell was given without a sandbox that says what it confines (with ProcessShell, give LinuxSandbox too)",
             )),
             (None, None) => default_sandbox(),
         };

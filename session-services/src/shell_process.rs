@@ -54,6 +54,12 @@ const CANCEL_EXIT_CODE: i32 = -1;
 /// Background processes that let go of the pipes (for example `nohup server >log 2>&1 &`) are
 /// left running when the command ends by itself; on cancel, timeout or drop the whole group is
 /// killed.
+///
+/// A request with [`ExecSandbox::Confined`] runs in the kernel sandbox (see
+/// [`LinuxSandbox`](crate::LinuxSandbox)): then nothing it starts outlives it. The default
+/// [`SessionServices`](crate::SessionServices) pairs this shell with that sandbox; a builder
+/// given this shell explicitly should be given `LinuxSandbox` too, or the session cannot know
+/// that commands are confined and offers only `danger-full-access`.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessShell {
     user_shell: OnceLock<UserShell>,

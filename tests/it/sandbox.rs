@@ -349,3 +349,72 @@ async fn the_model_is_told_what_it_may_write_and_hears_of_a_new_policy() {
     );
     h.finish().await;
 }
+
+fn add_file(path: &str) -> serde_json::Value {
+    serde_json::json!({
+        "input": format!("*** Begin Patch\n*** Add File: {path}\n+content\n*** End Patch\n")
+    })
+}
+
+/// One patch in a session over the in-memory file system: whether it asked, and whether it
+/// was applied when the answer was `approved`.
+async fn one_patch(approval: AskForApproval, sandbox: SandboxPolicy, path: &str) -> (bool, bool) {
+    let mut cfg = config(approval);
+    cfg.sandbox_policy = Some(sandbox);
+    let ports = Ports {
+        sandbox: Some(Arc::new(FakeSandbox::enforcing())),
+        ..Ports::default()
+    };
+    let mut h = Harness::start_with_services(
+        vec![
+            ScriptedResponse::new().tool_call("p1", "apply_patch", add_file(path)),
+            ScriptedResponse::new().text("done", 1),
+        ],
+        cfg,
+        ports,
+    )
+    .await;
+    h.session.user_input("patch").await.unwrap();
+    let mut asked = false;
+    loop {
+        let e = h.next().await;
+        match e.msg {
+            EventMsg::ApplyPatchApprovalRequest { call_id, .. } => {
+                asked = true;
+                h.session
+                    .approve_patch(call_id, ReviewDecision::Approved)
+                    .await
+                    .unwrap();
+            }
+            EventMsg::TaskComplete { .. } | EventMsg::TurnAborted { .. } => break,
+            _ => {}
+        }
+    }
+    let applied = !h.seen("patch_apply_begin").is_empty();
+    h.finish().await;
+    (asked, applied)
+}
+
+#[tokio::test]
+async fn patches_inside_writable_roots_apply_unasked_and_git_or_read_only_ask() {
+    use AskForApproval::{Never, OnFailure, OnRequest, Untrusted};
+    let ww = workspace_write;
+    #[rustfmt::skip]
+    let table = [
+        (OnRequest, ww(), "src/lib.rs", (false, true)),
+        (OnFailure, ww(), "src/lib.rs", (false, true)),
+        (Never,     ww(), "src/lib.rs", (false, true)),
+        (Untrusted, ww(), "src/lib.rs", (true, true)),
+        (OnRequest, ww(), ".git/hooks/pre-commit", (true, true)),
+        (OnRequest, ww(), "vendor/dep/.git/config", (true, true)),
+        (Never,     ww(), ".git/hooks/pre-commit", (false, false)),
+        (OnRequest, ww(), "../elsewhere.txt", (true, true)),
+        (Never,     ww(), "../elsewhere.txt", (false, false)),
+        (OnRequest, SandboxPolicy::ReadOnly, "src/lib.rs", (true, true)),
+        (Never,     SandboxPolicy::ReadOnly, "src/lib.rs", (false, false)),
+    ];
+    for (approval, sandbox, path, want) in table {
+        let label = format!("{approval:?} {sandbox:?} {path}");
+        assert_eq!(one_patch(approval, sandbox, path).await, want, "{label}");
+    }
+}
