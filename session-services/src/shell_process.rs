@@ -216,6 +216,11 @@ async fn run(
     // Killed groups are already signalled; a command that ended by itself keeps its detached
     // background processes (see the type's docs).
     guard.disarm();
+    if killed {
+        // SIGKILL is asynchronous: wait (briefly) until the group's last process is gone, so
+        // that when this returns nothing of the command is still running.
+        group::wait_until_gone(pgid, KILL_DRAIN).await;
+    }
     let exit_code = match end {
         ExecEnd::TimedOut => TIMEOUT_EXIT_CODE,
         ExecEnd::Cancelled => CANCEL_EXIT_CODE,

@@ -21,6 +21,22 @@ pub(crate) fn kill_group(pgid: libc::pid_t) {
     }
 }
 
+/// Wait until no process of group `pgid` is left (not even a zombie), at most `limit`.
+pub(crate) async fn wait_until_gone(pgid: libc::pid_t, limit: std::time::Duration) {
+    if pgid <= 1 {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + limit;
+    // SAFETY: signal 0 only checks that the group exists; a negative pid names only it.
+    while unsafe { libc::kill(-pgid, 0) } == 0 {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(pgid, "killed process group still has members");
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_micros(500)).await;
+    }
+}
+
 /// Kills its process group when dropped, unless it was disarmed or already fired.
 #[derive(Debug)]
 pub(crate) struct GroupGuard {
