@@ -127,9 +127,9 @@ fn push_unique(paths: &mut Vec<PathBuf>, path: PathBuf) {
 }
 
 /// How deep below a writable root `.git` entries are looked for.
-const GIT_SEARCH_DEPTH: usize = 3;
+const GIT_SEARCH_DEPTH: usize = 2;
 /// How many directories the search reads at most per root, so a huge tree costs little.
-const GIT_SEARCH_DIRS: usize = 512;
+const GIT_SEARCH_DIRS: usize = 256;
 /// Folders too large or too generated to hold a repository worth protecting.
 const GIT_SEARCH_SKIP: &[&str] = &["node_modules", "target", ".venv", "venv", "__pycache__"];
 
