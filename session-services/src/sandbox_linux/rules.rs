@@ -129,3 +129,6 @@ pub(super) fn grants_around(root: &Path, read_only: &[PathBuf]) -> Vec<PathBuf> 
     }
     grants
 }
+
+#[cfg(test)]
+mod tests;
