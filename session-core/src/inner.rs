@@ -375,7 +375,19 @@ impl SessionInner {
         let now = self.now_ms();
         let (report, last_message) =
             turn.with_state(|s| (s.cleanup(now), s.last_agent_message().map(str::to_owned)));
-        let mut closing = report.closed_calls;
+        let mut closing: Vec<ResponseItem> = report
+            .closed_calls
+            .into_iter()
+            .map(|item| match item {
+                ResponseItem::FunctionCallOutput { call_id, output } => {
+                    ResponseItem::FunctionCallOutput {
+                        output: crate::truncate::for_model(&output).into_owned(),
+                        call_id,
+                    }
+                }
+                other => other,
+            })
+            .collect();
         if aborted.is_some() && turn.kind() == TaskKind::Regular {
             closing.push(ResponseItem::Message {
                 id: None,

@@ -56,6 +56,7 @@ mod inner;
 mod policy;
 mod session;
 mod tools;
+mod truncate;
 mod turn;
 
 pub use crate::config::{AutoCompact, DEFAULT_INSTRUCTIONS, SessionConfig};

@@ -136,7 +136,7 @@ async fn run(
     confine(&mut command, &request.sandbox, program)?;
     let mut child = command.spawn().map_err(|source| ShellError::Spawn {
         program: program.clone(),
-        source,
+        source: explain_spawn_error(source, &request),
     })?;
     let pgid = child
         .id()
@@ -264,6 +264,28 @@ fn confine(command: &mut Command, sandbox: &ExecSandbox, program: &str) -> Resul
             reason: "commands can only be confined on Linux".to_owned(),
         }),
     }
+}
+
+/// The OS error of a failed spawn, with what it most likely means for this request: the same
+/// `ENOENT` is a missing program or a missing working directory.
+fn explain_spawn_error(error: io::Error, request: &ExecRequest) -> io::Error {
+    let meaning = match error.raw_os_error() {
+        Some(libc::ENOENT | libc::ENOTDIR) if !request.cwd.is_dir() => format!(
+            "working directory {} does not exist or is not a directory",
+            request.cwd.display()
+        ),
+        Some(libc::ENOENT) => "program not found".to_owned(),
+        Some(libc::EACCES) => "permission denied (not executable, or a directory on the way \
+                                is not searchable)"
+            .to_owned(),
+        Some(libc::E2BIG) => {
+            let bytes: usize = request.argv.iter().map(|a| a.len() + 1).sum();
+            format!("argument list too long ({bytes} bytes of arguments)")
+        }
+        Some(libc::ENOEXEC) => "not an executable format".to_owned(),
+        _ => return error,
+    };
+    io::Error::new(error.kind(), format!("{meaning}: {error}"))
 }
 
 /// An error and its causes on one line.

@@ -5,6 +5,7 @@
 //! sockets, no processes, no clocks. Time and ids come in as values.
 
 mod base64_bytes;
+mod bounded;
 mod diff;
 mod error;
 mod history;
@@ -14,6 +15,7 @@ mod session;
 mod tokens;
 mod turn;
 
+pub use crate::bounded::{BOUNDED_TEXT_LIMIT, BoundedText};
 pub use crate::diff::TurnDiffTracker;
 pub use crate::error::StateError;
 pub use crate::history::{ConversationHistory, HistoryItem, HistorySnapshot, aborted_output};

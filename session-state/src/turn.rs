@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::{oneshot, watch};
 
+use crate::bounded::BoundedText;
 use crate::diff::TurnDiffTracker;
 use crate::error::StateError;
 use crate::history::aborted_output;
@@ -84,8 +85,8 @@ pub struct OpenCall {
     pub tool: String,
     /// When it began, in milliseconds on the caller's clock.
     pub started_ms: u64,
-    /// What the tool has produced so far.
-    pub partial_output: String,
+    /// What the tool has produced so far (head and tail, bounded).
+    pub partial_output: BoundedText,
 }
 
 struct PendingApproval {
@@ -234,7 +235,7 @@ impl TurnState {
             call_id: call_id.to_owned(),
             tool: tool.to_owned(),
             started_ms,
-            partial_output: String::new(),
+            partial_output: BoundedText::default(),
         });
         Ok(())
     }
@@ -302,7 +303,7 @@ impl TurnState {
             .drain(..)
             .map(|c| ResponseItem::FunctionCallOutput {
                 output: aborted_output(
-                    Some(&c.partial_output),
+                    Some(&c.partial_output.to_text()),
                     Some(now_ms.saturating_sub(c.started_ms)),
                 ),
                 call_id: c.call_id,

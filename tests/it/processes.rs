@@ -195,3 +195,99 @@ async fn a_commands_output_and_exit_code_reach_the_model() {
     );
     h.finish().await;
 }
+
+/// Bytes the model may see of one output (the core's budget, with room for its marker line).
+const MODEL_BUDGET: usize = 10 * 1024;
+
+#[tokio::test]
+async fn a_flood_of_output_streams_a_bounded_prefix_and_the_model_sees_head_and_tail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(
+        vec![
+            ScriptedResponse::new().shell_call(
+                "c1",
+                &[
+                    "sh",
+                    "-c",
+                    "echo first; yes | head -c 50000000; echo; echo last",
+                ],
+            ),
+            ScriptedResponse::new().text("ok", 1),
+        ],
+        dir.path(),
+    )
+    .await;
+    h.session.user_input("flood").await.unwrap();
+    h.until_turn_ends().await;
+    let streamed: usize = h
+        .seen("exec_command_output_delta")
+        .iter()
+        .map(|e| match &e.msg {
+            EventMsg::ExecCommandOutputDelta { chunk, .. } => chunk.len(),
+            _ => 0,
+        })
+        .sum();
+    assert!(
+        streamed <= 1024 * 1024 + 64 * 1024,
+        "streamed {streamed} bytes of a 50 MB output"
+    );
+    let output = &tool_outputs(&h.model.requests()[1])[0];
+    assert!(output.len() <= MODEL_BUDGET, "{} bytes", output.len());
+    assert!(output.starts_with("Exit code: 0\n"), "{output}");
+    assert!(output.contains("first\n"), "the head is kept");
+    assert!(output.ends_with("last\n"), "the tail is kept: {output}");
+    assert!(output.contains("omitted ...]"), "{output}");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn a_failed_spawn_tells_the_model_why_within_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "x".repeat(1024 * 1024);
+    let mut h = harness(
+        vec![
+            ScriptedResponse::new().shell_call("c1", &["echo", &huge]),
+            ScriptedResponse::new().shell_call("c2", &["definitely-not-a-program-xyz"]),
+            ScriptedResponse::new().text("ok", 1),
+        ],
+        dir.path(),
+    )
+    .await;
+    h.session.user_input("try").await.unwrap();
+    h.until_turn_ends().await;
+    let requests = h.model.requests();
+    let too_long = &tool_outputs(&requests[1])[0];
+    assert!(too_long.len() <= MODEL_BUDGET, "{} bytes", too_long.len());
+    assert!(too_long.contains("argument list too long"), "{too_long}");
+    assert!(too_long.contains("os error 7"), "{too_long}");
+    let missing = &tool_outputs(&requests[2])[1];
+    assert!(missing.contains("program not found"), "{missing}");
+    assert!(missing.contains("os error 2"), "{missing}");
+    h.finish().await;
+}
+
+#[tokio::test]
+async fn an_interrupted_flood_leaves_the_model_a_bounded_partial_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness(
+        vec![
+            ScriptedResponse::new().shell_call("c1", &["sh", "-c", "echo start; exec yes"]),
+            ScriptedResponse::new().text("understood", 1),
+        ],
+        dir.path(),
+    )
+    .await;
+    h.session.user_input("flood forever").await.unwrap();
+    h.until("exec_command_output_delta").await;
+    // Let it print a good many megabytes first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    h.session.interrupt().await.unwrap();
+    h.until_turn_ends().await;
+    h.session.user_input("and?").await.unwrap();
+    h.until_turn_ends().await;
+    let output = &tool_outputs(&h.model.requests()[1])[0];
+    assert!(output.starts_with("aborted by user after"), "{output}");
+    assert!(output.len() <= MODEL_BUDGET, "{} bytes", output.len());
+    assert!(output.contains("start\n"), "{output}");
+    h.finish().await;
+}

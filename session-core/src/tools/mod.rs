@@ -99,7 +99,7 @@ pub(crate) async fn handle_call(
     Ok(())
 }
 
-/// Record a call's output and mark it answered.
+/// Record a call's output, cut to the model's budget, and mark it answered.
 pub(crate) async fn finish_call(
     inner: &SessionInner,
     turn: &ActiveTurn,
@@ -107,6 +107,10 @@ pub(crate) async fn finish_call(
     output: String,
 ) {
     turn.with_state(|s| s.finish_call(call_id));
+    let output = match crate::truncate::for_model(&output) {
+        std::borrow::Cow::Borrowed(_) => output,
+        std::borrow::Cow::Owned(cut) => cut,
+    };
     inner
         .record_items(vec![ResponseItem::FunctionCallOutput {
             call_id: call_id.to_owned(),

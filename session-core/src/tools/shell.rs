@@ -18,9 +18,8 @@ use crate::turn::{Stop, ToolCall};
 
 /// Commands run at most this long unless the model asks otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// What the model sees of a command's output, at most.
-const MODEL_OUTPUT_MAX_BYTES: usize = 10 * 1024;
-const MODEL_OUTPUT_MAX_LINES: usize = 256;
+/// Output of one command streamed as `exec_command_output_delta` events, at most.
+const MAX_STREAMED_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 struct ShellArgs {
@@ -215,18 +214,19 @@ async fn run(
     let shell = Arc::clone(&inner.services.shell);
     let running = shell.run(request, Some(tx), turn.cancel_token().clone());
     tokio::pin!(running);
+    let mut streamed = 0;
     let result = loop {
         tokio::select! {
             r = &mut running => break r,
-            Some(chunk) = rx.recv() => forward_chunk(inner, turn, &call.call_id, chunk),
+            Some(chunk) = rx.recv() => forward_chunk(inner, turn, &call.call_id, chunk, &mut streamed),
         }
     };
     while let Ok(chunk) = rx.try_recv() {
-        forward_chunk(inner, turn, &call.call_id, chunk);
+        forward_chunk(inner, turn, &call.call_id, chunk, &mut streamed);
     }
     match result {
         Ok(out) => {
-            let formatted = format_for_model(&out.aggregated_output);
+            let formatted = crate::truncate::for_model(&out.aggregated_output).into_owned();
             inner.emit_now(
                 sub_id,
                 EventMsg::ExecCommandEnd {
@@ -252,14 +252,17 @@ async fn run(
                 text.push_str("The command timed out and was killed.\n");
             }
             text.push_str("Output:\n");
-            text.push_str(&formatted);
+            // The whole capture: the call's output is cut to the model's budget as a whole.
+            text.push_str(&out.aggregated_output);
             Ok(Ran {
                 text,
                 output: Some(out),
             })
         }
         Err(e) => {
-            let message = format!("failed to run `{}`: {}", argv.join(" "), error_chain(&e));
+            // The error names the program and the OS error; the argv may be huge, so it is not
+            // repeated (the model sent it).
+            let message = crate::truncate::for_model(&error_chain(&e)).into_owned();
             inner.emit_now(
                 sub_id,
                 EventMsg::ExecCommandEnd {
@@ -295,14 +298,23 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// Keep a chunk for the call's partial output and stream it as an event, unless the call has
+/// already streamed [`MAX_STREAMED_BYTES`]: past that the events stop (a slow reader of the
+/// event stream must not make memory follow the command's output) and the end event carries
+/// the head and the tail.
 fn forward_chunk(
     inner: &SessionInner,
     turn: &ActiveTurn,
     call_id: &str,
     chunk: session_services::ExecChunk,
+    streamed: &mut usize,
 ) {
     let text = String::from_utf8_lossy(&chunk.bytes);
     turn.with_state(|s| s.append_call_output(call_id, &text));
+    if *streamed >= MAX_STREAMED_BYTES {
+        return;
+    }
+    *streamed += chunk.bytes.len();
     inner.emit_now(
         turn.sub_id(),
         EventMsg::ExecCommandOutputDelta {
@@ -311,42 +323,4 @@ fn forward_chunk(
             chunk: chunk.bytes,
         },
     );
-}
-
-/// Head and tail of the output, within the model's budget of bytes and lines.
-pub(crate) fn format_for_model(output: &str) -> String {
-    let lines: Vec<&str> = output.lines().collect();
-    if output.len() <= MODEL_OUTPUT_MAX_BYTES && lines.len() <= MODEL_OUTPUT_MAX_LINES {
-        return output.to_owned();
-    }
-    let half_lines = MODEL_OUTPUT_MAX_LINES / 2;
-    let half_bytes = MODEL_OUTPUT_MAX_BYTES / 2;
-    let mut head = String::new();
-    let mut head_n = 0;
-    for l in &lines {
-        if head_n >= half_lines || head.len() + l.len() + 1 > half_bytes {
-            break;
-        }
-        head.push_str(l);
-        head.push('\n');
-        head_n += 1;
-    }
-    let mut tail: Vec<&str> = Vec::new();
-    let mut tail_bytes = 0;
-    for l in lines[head_n..].iter().rev() {
-        if tail.len() >= half_lines || tail_bytes + l.len() + 1 > half_bytes {
-            break;
-        }
-        tail_bytes += l.len() + 1;
-        tail.push(l);
-    }
-    tail.reverse();
-    let omitted = lines.len() - head_n - tail.len();
-    let mut out = head;
-    out.push_str(&format!("[... {omitted} lines omitted ...]\n"));
-    for l in tail {
-        out.push_str(l);
-        out.push('\n');
-    }
-    out
 }

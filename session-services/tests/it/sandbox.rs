@@ -322,6 +322,15 @@ async fn exit_codes_and_output_are_the_same_as_unsandboxed() {
 async fn a_missing_program_or_workdir_fails_to_start_with_its_cause() {
     require_sandbox();
     let ws = workspace();
+    let cause = |err: ShellError| {
+        let mut text = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        text
+    };
     let missing = ExecRequest {
         argv: vec!["definitely-not-a-program-xyz".to_owned()],
         ..request(ws.path(), "", workspace_write(ws.path()))
@@ -331,17 +340,28 @@ async fn a_missing_program_or_workdir_fails_to_start_with_its_cause() {
         .await
         .unwrap_err();
     assert!(matches!(err, ShellError::Spawn { .. }), "{err:?}");
+    assert!(cause(err).contains("program not found"));
     let nowhere = request(
         &ws.path().join("missing"),
         "true",
         workspace_write(ws.path()),
     );
-    assert!(
-        ProcessShell::new()
-            .run(nowhere, None, CancelToken::new())
-            .await
-            .is_err()
-    );
+    let err = ProcessShell::new()
+        .run(nowhere, None, CancelToken::new())
+        .await
+        .unwrap_err();
+    let text = cause(err);
+    assert!(text.contains("working directory"), "{text}");
+    let huge = ExecRequest {
+        argv: vec!["echo".to_owned(), "x".repeat(4 * 1024 * 1024)],
+        ..request(ws.path(), "", workspace_write(ws.path()))
+    };
+    let err = ProcessShell::new()
+        .run(huge, None, CancelToken::new())
+        .await
+        .unwrap_err();
+    let text = cause(err);
+    assert!(text.contains("argument list too long"), "{text}");
 }
 
 // The syscall numbers in the script are x86-64's.

@@ -174,6 +174,38 @@ async fn a_missing_program_is_a_spawn_error() {
         matches!(&err, ShellError::Spawn { program, .. } if program == "definitely-not-a-program-xyz"),
         "{err:?}"
     );
+    assert!(chain(&err).contains("program not found"), "{}", chain(&err));
+}
+
+/// An error and its causes on one line.
+fn chain(err: &ShellError) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+#[tokio::test]
+async fn a_spawn_failure_says_why_the_os_refused() {
+    let nowhere = ExecRequest {
+        cwd: std::env::temp_dir().join("definitely-missing-dir-xyz"),
+        ..request(&["true"])
+    };
+    let text = chain(&run(nowhere).await.unwrap_err());
+    assert!(text.contains("working directory"), "{text}");
+    assert!(text.contains("os error"), "{text}");
+    let huge = "x".repeat(4 * 1024 * 1024);
+    let text = chain(&run(request(&["echo", &huge])).await.unwrap_err());
+    assert!(text.contains("argument list too long"), "{text}");
+    assert!(text.contains("os error 7"), "{text}");
+    assert!(
+        text.len() < 1024,
+        "the error repeats the arguments: {} bytes",
+        text.len()
+    );
 }
 
 #[tokio::test]

@@ -183,7 +183,7 @@ fn calls_open_collect_output_and_close() {
             call_id: "c1".to_owned(),
             tool: "shell".to_owned(),
             started_ms: 10,
-            partial_output: "ab\n".to_owned(),
+            partial_output: BoundedText::from("ab\n"),
         })
     );
     assert_eq!(s.finish_call("c1"), None);
