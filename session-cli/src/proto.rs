@@ -1,18 +1,22 @@
 //! `session proto`: PROTOCOL.md over stdin and stdout, one JSON object per line.
 //!
 //! Each stdin line is parsed as a submission and handed to the session; a line that is not one
-//! gets an `error` event written here directly (the session never saw it). Every event goes to
-//! stdout as one line, flushed at once. The end of stdin shuts the session down. Nothing but
-//! protocol lines may ever reach stdout.
+//! gets an `error` event written here directly (the session never saw it), and so does a line
+//! longer than [`MAX_LINE`], which is dropped as it is read. Every event goes to stdout as one
+//! line, flushed at once. The end of stdin shuts the session down. Nothing but protocol lines
+//! may ever reach stdout.
 
 use std::io::Write;
 
 use anyhow::{Context, Result};
 use session_core::{Event, EventMsg, Op, Session, Submission, parse_submission};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 
+use self::lines::{BoundedLines, Line, MAX_LINE};
 use crate::app::Outcome;
 use crate::term;
+
+mod lines;
 
 /// Serve the protocol until `shutdown_complete`.
 ///
@@ -32,8 +36,10 @@ pub(crate) async fn run(mut session: Session) -> Result<Outcome> {
         }
         Ok(())
     };
-    let mut stdin = BufReader::new(tokio::io::stdin());
-    let mut buf = Vec::new();
+    let mut stdin = BoundedLines::new(
+        BufReader::with_capacity(64 * 1024, tokio::io::stdin()),
+        MAX_LINE,
+    );
     let mut reading = true;
     loop {
         tokio::select! {
@@ -45,11 +51,19 @@ pub(crate) async fn run(mut session: Session) -> Result<Outcome> {
                     break;
                 }
             }
-            read = stdin.read_until(b'\n', &mut buf), if reading => {
+            read = stdin.next_line(), if reading => {
                 let line = match read {
-                    Ok(n) if n > 0 => String::from_utf8(std::mem::take(&mut buf)),
+                    Ok(Some(Line::Complete(bytes))) => String::from_utf8(bytes),
+                    Ok(Some(Line::TooLong)) => {
+                        let message = format!(
+                            "invalid input: line longer than {} MiB, skipped",
+                            MAX_LINE / (1024 * 1024)
+                        );
+                        write(&error_event(String::new(), message), true)?;
+                        continue;
+                    }
                     // The end of input (or unreadable input) behaves like `shutdown`.
-                    Ok(_) | Err(_) => {
+                    Ok(None) | Err(_) => {
                         reading = false;
                         let shutdown = Submission { id: String::new(), op: Op::Shutdown };
                         if submitter.submit_with_id(shutdown).await.is_err() {

@@ -114,3 +114,32 @@ fn malformed_proto_lines_get_error_events_and_the_session_goes_on() {
         "shutdown_complete is the last line"
     );
 }
+
+#[test]
+fn a_proto_line_longer_than_16_mib_gets_one_error_and_the_next_line_is_served() {
+    let sandbox = Sandbox::new();
+    let mut proto = sandbox.spawn(&["proto"]);
+    // A well-formed submission, so only its length can make it fail.
+    let text = "x".repeat(17 * 1024 * 1024);
+    proto.send(&format!(
+        r#"{{"id":"big","op":{{"type":"user_input","items":[{{"type":"text","text":"{text}"}}]}}}}"#
+    ));
+    proto.send(r#"{"id":"8","op":{"type":"get_path"}}"#);
+    let (error, _) = proto.expect_event(is("error"));
+    assert_eq!(error.id, "");
+    let EventMsg::Error { message } = &error.msg else {
+        unreachable!()
+    };
+    assert!(message.contains("longer than 16 MiB"), "{message}");
+    let (path, before) = proto.expect_event(is("conversation_path"));
+    assert_eq!(path.id, "8");
+    assert!(before.is_empty(), "one error, then the next line: {before:?}");
+    proto.close_stdin();
+    let (_, before) = proto.expect_event(is("shutdown_complete"));
+    assert!(
+        before.iter().all(|e| e.id != "big" && e.msg.kind() != "error"),
+        "the long line never reached the session: {before:?}"
+    );
+    let out = proto.wait();
+    assert_eq!(out.code, Some(0), "{out:?}");
+}
