@@ -38,6 +38,10 @@ pub trait FileSystem: Send + Sync {
 
     /// Write a file, creating parent folders; replaces it atomically where the platform allows.
     ///
+    /// A symlink at `path` is replaced, never written through (its parent folders are followed,
+    /// so callers check where they resolve). Implementers must not open any existing file
+    /// for writing on the way, temporary files included.
+    ///
     /// # Errors
     ///
     /// [`FsError::Io`] when it cannot be written.

@@ -11,6 +11,7 @@ mod compaction;
 mod failures;
 mod faults;
 mod patch;
+mod patch_symlinks;
 mod processes;
 mod recording;
 mod resume;

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Deserialize;
-use session_services::FileSystem;
+use session_services::{FileSystem, FsError};
 use session_state::{
     ActiveTurn, ApprovalKind, AskForApproval, EventMsg, FileChange, ReviewDecision, SandboxPolicy,
     TurnDiffTracker,
@@ -136,7 +136,8 @@ pub(super) async fn handle(
 }
 
 /// Resolve every path and compute every new content; returns the plan and every path it
-/// writes, as the file system resolves it (through symlinks).
+/// writes, as the file system resolves it: the directory entry it replaces (its folder
+/// resolved through symlinks) and, when that entry is a symlink, the file it points to.
 async fn plan(
     fs: &dyn FileSystem,
     cwd: &Path,
@@ -147,14 +148,21 @@ async fn plan(
     let cwd_norm = normalize(cwd);
     let mut resolve = async |p: &Path| -> Result<PathBuf, String> {
         let abs = normalize(&cwd.join(p));
-        let real = fs
-            .resolve(&abs)
-            .await
-            .map_err(|e| format!("cannot resolve {}: {e}", p.display()))?;
-        targets.push(Target {
-            real,
-            lexically_inside: abs.starts_with(&cwd_norm),
-        });
+        let cannot = |e: FsError| format!("cannot resolve {}: {e}", p.display());
+        let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
+            return Err(format!("cannot resolve {}: not a file path", p.display()));
+        };
+        // Writes replace the directory entry (the rename does not follow a final symlink)
+        // while old content is read through it, so both places must be allowed.
+        let entry = fs.resolve(parent).await.map_err(cannot)?.join(name);
+        let real = fs.resolve(&abs).await.map_err(cannot)?;
+        let lexically_inside = abs.starts_with(&cwd_norm);
+        for real in [entry, real] {
+            targets.push(Target {
+                real,
+                lexically_inside,
+            });
+        }
         Ok(abs)
     };
     for hunk in hunks {
