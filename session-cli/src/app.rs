@@ -54,6 +54,7 @@ pub fn run() -> ExitCode {
             };
         }
     };
+    protect_secrets(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -177,7 +178,19 @@ fn session_home() -> Result<PathBuf> {
 }
 
 fn env_value(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
+    session_core::services::secrets::env_var(name).filter(|v| !v.is_empty())
+}
+
+/// Take every provider key out of the process environment before any thread starts: commands
+/// and the notifier never inherit them, `/proc/<pid>/environ` no longer shows them, and every
+/// output redacts them.
+fn protect_secrets(cli: &Cli) {
+    let text = session_home()
+        .ok()
+        .and_then(|home| std::fs::read_to_string(home.join("config.toml")).ok());
+    let names = config::declared_env_keys(text.as_deref(), &cli.overrides);
+    // SAFETY: called from `run` before the runtime (or any other thread) exists.
+    unsafe { session_core::services::secrets::protect_process(&names) };
 }
 
 /// Which configuration notices to print.

@@ -254,6 +254,32 @@ pub(crate) fn load(inputs: &ConfigInputs) -> Result<Loaded> {
     resolve(raw, inputs.openai_key_set, &mut notices).map(|settings| Loaded { settings, notices })
 }
 
+/// Every `env_key` the configuration names (file and `-c` overrides), and the built-in
+/// provider's, whether or not that provider is used: read before anything else runs, so the
+/// values can be taken out of the process environment. Best effort: a file that does not parse
+/// names none (loading it later reports the error).
+pub(crate) fn declared_env_keys(file_text: Option<&str>, overrides: &[String]) -> Vec<String> {
+    let mut table = file_text
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .unwrap_or_default();
+    for raw in overrides {
+        if let Ok((path, value)) = parse_override(raw) {
+            let _ = set_path(&mut table, &path, value);
+        }
+    }
+    let mut keys = vec![OPENAI_KEY_VAR.to_owned()];
+    if let Some(providers) = table.get("model_providers").and_then(toml::Value::as_table) {
+        for provider in providers.values() {
+            if let Some(key) = provider.get("env_key").and_then(toml::Value::as_str) {
+                keys.push(key.to_owned());
+            }
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
 fn resolve(raw: ConfigToml, openai_key_set: bool, notices: &mut Vec<String>) -> Result<Settings> {
     let provider_id = match raw.model_provider.clone() {
         Some(id) => id,

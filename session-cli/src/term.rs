@@ -85,7 +85,9 @@ impl Style {
 }
 
 /// A writer that stops writing (silently) once its pipe is closed, so `session exec | head`
-/// ends quietly instead of failing.
+/// ends quietly instead of failing. It is also the CLI's last redaction point: everything the
+/// program prints passes it, and a registered secret in a write is replaced (events are
+/// redacted by the session already; this catches the CLI's own messages).
 #[derive(Debug)]
 pub(crate) struct Quiet<W> {
     inner: W,
@@ -106,6 +108,17 @@ impl<W: Write> Write for Quiet<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         if self.closed {
             return Ok(buf.len());
+        }
+        if let std::borrow::Cow::Owned(redacted) =
+            session_core::services::secrets::redact_slice(buf)
+        {
+            return match self.inner.write_all(&redacted) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    self.closed = true;
+                    Ok(buf.len())
+                }
+                other => other.map(|()| buf.len()),
+            };
         }
         match self.inner.write(buf) {
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {

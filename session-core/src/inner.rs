@@ -91,12 +91,13 @@ impl SessionInner {
 
     // ---- events -------------------------------------------------------------------------
 
-    /// Send an event that is never recorded (deltas); no lock, no await.
+    /// Send an event that is never recorded (deltas); no await. Every event leaves the session
+    /// here, so this is where secrets are redacted from them.
     pub(crate) fn emit_now(&self, sub_id: &str, msg: EventMsg) {
         // The receiver is gone only when the owner dropped the session; nothing to tell then.
         let _ = self.tx_event.send(Event {
             id: sub_id.to_owned(),
-            msg,
+            msg: crate::redact::event(msg),
         });
     }
 
@@ -110,6 +111,7 @@ impl SessionInner {
 
     /// Write lines to the recording; a failure is reported as an `error` event, not raised.
     pub(crate) async fn record(&self, lines: Vec<RolloutItem>) {
+        let lines = lines.into_iter().map(crate::redact::line).collect();
         if let Err(e) = self.services.recorder.record(lines).await {
             tracing::warn!(error = %e, "recording failed");
             self.emit_now(
@@ -141,6 +143,8 @@ impl SessionInner {
         if items.is_empty() {
             return;
         }
+        // What enters history is what the model is sent later: no secret in it.
+        let items: Vec<ResponseItem> = items.into_iter().map(crate::redact::item).collect();
         let stored = lock(&self.state).record_items(items);
         self.record(stored.into_iter().map(RolloutItem::ResponseItem).collect())
             .await;
@@ -148,6 +152,7 @@ impl SessionInner {
 
     /// Replace history (compaction) and record the marker and the new items.
     pub(crate) async fn replace_history(&self, summary: String, items: Vec<ResponseItem>) {
+        let items: Vec<ResponseItem> = items.into_iter().map(crate::redact::item).collect();
         let stored = lock(&self.state).replace_history(items);
         let mut lines = Vec::with_capacity(stored.len() + 1);
         lines.push(RolloutItem::Compacted(session_services::CompactedItem {

@@ -54,6 +54,7 @@ mod config;
 mod error;
 mod inner;
 mod policy;
+mod redact;
 mod session;
 mod tools;
 mod truncate;

@@ -15,6 +15,7 @@ mod recorder_memory;
 mod sandbox;
 mod sandbox_fake;
 mod scripted;
+pub mod secrets;
 mod services;
 mod shell;
 mod shell_process;

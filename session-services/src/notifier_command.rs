@@ -36,7 +36,15 @@ impl Notifier for CommandNotifier {
                 return;
             }
         };
+        // The notification leaves the session: scrub it, and keep the session's credentials
+        // out of the program's environment as a command's.
+        let json = crate::secrets::redact(&json).into_owned();
         let mut command = Command::new(program);
+        for (name, _) in std::env::vars_os() {
+            if crate::secrets::is_secret_variable(&name.to_string_lossy()) {
+                command.env_remove(&name);
+            }
+        }
         command
             .args(args)
             .arg(json)

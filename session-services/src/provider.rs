@@ -165,8 +165,13 @@ impl Endpoint {
     pub(crate) fn new(config: &ProviderConfig, path: &str) -> Result<Self, ModelError> {
         let key = match &config.env_key {
             None => None,
-            Some(var) => match std::env::var(var) {
-                Ok(value) if !value.is_empty() => Some(ApiKey(value)),
+            Some(var) => match crate::secrets::env_var(var) {
+                Some(value) if !value.is_empty() => {
+                    // Whatever reads the key from here on, no channel out of the session shows it.
+                    crate::secrets::protect_variable(var);
+                    crate::secrets::register_secret(&value);
+                    Some(ApiKey(value))
+                }
                 _ => {
                     return Err(ModelError::Config(format!(
                         "environment variable {var} with the API key of provider {} is not set",

@@ -121,7 +121,7 @@ async fn run(
     // Credentials stay with the runtime: a command the model runs (`printenv`, `env`,
     // `/proc/self/environ`) must not be able to read the session's API keys.
     for (name, _) in std::env::vars_os() {
-        if is_secret_variable(&name.to_string_lossy()) {
+        if crate::secrets::is_secret_variable(&name.to_string_lossy()) {
             command.env_remove(&name);
         }
     }
@@ -405,16 +405,6 @@ async fn sleep_until(at: Option<Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// Whether an inherited environment variable looks like a credential (its name contains
-/// `KEY`, `SECRET`, `TOKEN` or `PASSWORD`, in any case); such variables are not passed on to
-/// commands. Variables set explicitly in the request are passed on regardless.
-pub(crate) fn is_secret_variable(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    ["KEY", "SECRET", "TOKEN", "PASSWORD"]
-        .iter()
-        .any(|word| upper.contains(word))
 }
 
 #[cfg(test)]

@@ -96,6 +96,12 @@ impl Plan {
 unsafe fn enter_namespaces(ns: &NamespacePlan) -> io::Result<()> {
     // SAFETY: raw system calls on memory `ns` owns; see the module docs for the processes.
     unsafe {
+        // A session that made itself non-dumpable (`secrets::protect_process`) passes that on
+        // to this fork, and /proc/self of a non-dumpable process belongs to root: an
+        // unprivileged process could not write its own maps. Dumpable only until they are
+        // written; init turns it off again, and exec resets it for the command.
+        let was_dumpable = libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0);
+        libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
         check(libc::unshare(CLONE_FLAGS))?;
         // Without `deny`, an unprivileged process may not write its gid map.
         match write_file(c"/proc/self/setgroups", b"deny") {
@@ -104,6 +110,9 @@ unsafe fn enter_namespaces(ns: &NamespacePlan) -> io::Result<()> {
         }
         write_file(c"/proc/self/uid_map", &ns.uid_map)?;
         write_file(c"/proc/self/gid_map", &ns.gid_map)?;
+        if was_dumpable == 0 {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        }
         // Our mounts must not propagate back to the session's namespace.
         check(libc::mount(
             std::ptr::null(),

@@ -1,6 +1,6 @@
 //! Tests of which inherited variables are kept from commands.
 
-use super::is_secret_variable;
+use crate::secrets::is_secret_variable;
 
 #[test]
 fn credentials_are_recognized_by_name_in_any_case() {
@@ -14,7 +14,7 @@ fn credentials_are_recognized_by_name_in_any_case() {
     ] {
         assert!(is_secret_variable(name), "{name}");
     }
-    for name in ["PATH", "HOME", "LANG", "CARGO_MANIFEST_DIR", "TERM"] {
+    for name in ["PATH", "HOME", "LANG", "CARGO_PKG_NAME", "TERM"] {
         assert!(!is_secret_variable(name), "{name}");
     }
 }

@@ -362,3 +362,153 @@ fn recordings_are_private_even_when_the_umask_is_permissive() {
         assert_eq!(mode(file), 0o600, "{} is not private", file.display());
     }
 }
+
+/// A variable whose name says nothing of a key: only the config's `env_key` makes it secret.
+const PLAIN_NAME_VAR: &str = "SESSION_TEST_MODEL_ACCESS";
+
+/// An SSE body ending with `response.failed` whose message is `message`.
+fn sse_failed(message: &str) -> String {
+    let data = serde_json::json!({
+        "type": "response.failed",
+        "response": {"id": "resp_1", "status": "failed", "error": {"code": "server_error", "message": message}},
+    });
+    format!("event: response.failed\ndata: {data}\n\n")
+}
+
+#[test]
+fn a_key_under_any_variable_name_reaches_no_channel_out_of_the_session() {
+    let sandbox = Sandbox::new();
+    let key = canary();
+    std::fs::write(sandbox.cwd().join("key.txt"), format!("the key is {key}\n")).unwrap();
+    // The notifier keeps what it was given and the environment it got, in files only.
+    let notified = sandbox.cwd().join("notified.json");
+    let notify_env = sandbox.cwd().join("notify-env.txt");
+    sandbox.write_config(&format!(
+        "notify = [\"sh\", \"-c\", \"printf '%s' \\\"$1\\\" >> {}; env > {}\", \"notify\"]\n",
+        notified.display(),
+        notify_env.display()
+    ));
+    // What the command could find: its environment and the session's, written to files so that
+    // nothing passes through the session's redaction on the way to the test.
+    let snoop = format!(
+        "env > {cwd}/cmd-env.txt; cat /proc/$PPID/environ > {cwd}/session-environ.bin; \
+         cat key.txt; echo snooped",
+        cwd = sandbox.cwd().display()
+    );
+    let tool_args = serde_json::json!({ "command": ["sh", "-c", snoop] }).to_string();
+    let mock = Mock::start(vec![
+        MockResponse::sse(sse_responses_tool_call(
+            "c1",
+            "shell",
+            &tool_args,
+            usage(5, 1),
+        )),
+        MockResponse::sse(sse_responses_text(
+            &[&format!("I found {key} in key.txt.")],
+            usage(5, 1),
+        )),
+        MockResponse::sse(sse_failed(&format!("invalid key {key} for this model"))),
+    ]);
+    let mut args: Vec<String> = [
+        "model_provider=\"plain\"".to_owned(),
+        format!(
+            "model_providers.plain.base_url=\"{}/v1\"",
+            mock.server.url()
+        ),
+        format!("model_providers.plain.env_key=\"{PLAIN_NAME_VAR}\""),
+        "model_providers.plain.request_max_retries=0".to_owned(),
+        "model_providers.plain.stream_max_retries=0".to_owned(),
+        "model=\"plain-model\"".to_owned(),
+    ]
+    .into_iter()
+    .flat_map(|arg| ["-c".to_owned(), arg])
+    .collect();
+    args.extend(["-s", "danger-full-access", "-a", "never"].map(str::to_owned));
+    let run = |mode: &[&str]| {
+        let mut all = args.clone();
+        all.extend(mode.iter().map(|s| (*s).to_owned()));
+        let mut command = sandbox.command(&all);
+        command.env(PLAIN_NAME_VAR, &key);
+        sandbox.run_command(command, None)
+    };
+    let json = run(&["exec", "--json", "find the key"]);
+    assert_eq!(json.code, Some(0), "{json:?}");
+    assert!(json.stdout.contains("snooped"), "the command ran: {json:?}");
+    let human = run(&["exec", "again"]);
+    assert_eq!(
+        human.code,
+        Some(1),
+        "the failed response fails the run: {human:?}"
+    );
+    assert!(
+        human.stderr.contains("invalid key") || human.stdout.contains("invalid key"),
+        "the server's message is reported: {human:?}"
+    );
+
+    // The positive control: the key was sent, as the header only.
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    for (i, request) in requests.iter().enumerate() {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {key}").as_str())
+        );
+        let body = String::from_utf8_lossy(&request.body);
+        assert!(
+            !leaks(&body, &key),
+            "request body #{i} carries the key:\n{body}"
+        );
+    }
+    let second = String::from_utf8_lossy(&requests[1].body).into_owned();
+    assert!(second.contains("snooped") && second.contains("the key is <redacted>"));
+
+    let channels = [
+        ("stdout of --json", json.stdout.clone()),
+        ("stderr of --json", json.stderr.clone()),
+        ("stdout", human.stdout.clone()),
+        ("stderr", human.stderr.clone()),
+    ];
+    for (what, text) in channels {
+        assert!(!leaks(&text, &key), "the key leaked into {what}:\n{text}");
+    }
+    let recordings = sandbox.recordings();
+    assert_eq!(recordings.len(), 2);
+    for file in &recordings {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            !leaks(&text, &key),
+            "the key leaked into {}",
+            file.display()
+        );
+        assert!(
+            text.contains("<redacted>"),
+            "the key was in what was recorded"
+        );
+    }
+    let cmd_env = std::fs::read_to_string(sandbox.cwd().join("cmd-env.txt")).unwrap();
+    assert!(
+        cmd_env.contains("PATH="),
+        "the command's environment was dumped"
+    );
+    assert!(
+        !leaks(&cmd_env, &key) && !cmd_env.contains(PLAIN_NAME_VAR),
+        "{cmd_env}"
+    );
+    let environ = std::fs::read(sandbox.cwd().join("session-environ.bin")).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(
+        !leaks(&environ, &key),
+        "/proc/<session>/environ shows the key"
+    );
+    let sent = std::fs::read_to_string(&notified).unwrap();
+    assert!(
+        sent.contains("agent-turn-complete"),
+        "the notifier ran: {sent}"
+    );
+    assert!(
+        !leaks(&sent, &key),
+        "the notification carries the key: {sent}"
+    );
+    let env = std::fs::read_to_string(&notify_env).unwrap();
+    assert!(!leaks(&env, &key) && !env.contains(PLAIN_NAME_VAR), "{env}");
+}
