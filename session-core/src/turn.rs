@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use session_services::secrets::StreamRedactor;
 use session_services::{ModelError, ModelEvent, ModelRequest, ReasoningOptions};
 use session_state::{ActiveTurn, ContentItem, EventMsg, InputItem, ResponseItem, TaskKind};
 
@@ -232,6 +233,19 @@ async fn sample_once(
         r = inner.services.model.stream(request) => r.map_err(SampleError::Model)?,
     };
     let mut items: Vec<ResponseItem> = Vec::new();
+    // A key the model echoes may arrive cut over several deltas.
+    let mut text = StreamRedactor::new();
+    let mut reasoning = StreamRedactor::new();
+    let emit_text = |delta: String| {
+        if !delta.is_empty() {
+            inner.emit_now(sub_id, EventMsg::AgentMessageDelta { delta });
+        }
+    };
+    let emit_reasoning = |delta: String| {
+        if !delta.is_empty() {
+            inner.emit_now(sub_id, EventMsg::AgentReasoningDelta { delta });
+        }
+    };
     let usage = loop {
         let next = tokio::select! {
             biased;
@@ -239,14 +253,20 @@ async fn sample_once(
             next = stream.next() => next,
         };
         match next {
-            Some(Ok(ModelEvent::OutputTextDelta(delta))) => {
-                inner.emit_now(sub_id, EventMsg::AgentMessageDelta { delta });
-            }
+            Some(Ok(ModelEvent::OutputTextDelta(delta))) => emit_text(text.push_str(&delta)),
             Some(Ok(ModelEvent::ReasoningDelta(delta))) => {
-                inner.emit_now(sub_id, EventMsg::AgentReasoningDelta { delta });
+                emit_reasoning(reasoning.push_str(&delta));
             }
-            Some(Ok(ModelEvent::OutputItemDone(item))) => items.push(item),
-            Some(Ok(ModelEvent::Completed { usage, .. })) => break usage,
+            Some(Ok(ModelEvent::OutputItemDone(item))) => {
+                emit_text(text.finish_str());
+                emit_reasoning(reasoning.finish_str());
+                items.push(item);
+            }
+            Some(Ok(ModelEvent::Completed { usage, .. })) => {
+                emit_text(text.finish_str());
+                emit_reasoning(reasoning.finish_str());
+                break usage;
+            }
             Some(Ok(ModelEvent::RateLimits(limits))) => inner.set_rate_limits(limits),
             Some(Ok(_)) => {}
             Some(Err(e)) => return Err(SampleError::Model(e)),

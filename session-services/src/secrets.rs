@@ -166,6 +166,81 @@ fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Length of the longest end of `text` that begins a secret without completing it: what a
+/// stream must hold back until the next piece shows whether the secret follows.
+fn partial_secret_suffix(text: &[u8]) -> usize {
+    if !ACTIVE.load(Ordering::Acquire) {
+        return 0;
+    }
+    let guard = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
+    let Some(registry) = guard.as_ref() else {
+        return 0;
+    };
+    let mut longest = 0;
+    for value in &registry.values {
+        let value = value.as_bytes();
+        for k in (longest + 1..value.len().min(text.len() + 1)).rev() {
+            if text.ends_with(&value[..k]) {
+                longest = k;
+                break;
+            }
+        }
+    }
+    longest
+}
+
+/// Redacts a text that arrives in pieces (streamed deltas), where a secret may be cut between
+/// two pieces: the end of a piece that could begin a secret is held back until the next piece
+/// (or [`finish`](Self::finish)) shows whether it does.
+#[derive(Debug, Default)]
+pub struct StreamRedactor {
+    held: Vec<u8>,
+}
+
+impl StreamRedactor {
+    /// A redactor holding nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a piece; returns what may be shown now (possibly empty).
+    pub fn push_bytes(&mut self, piece: &[u8]) -> Vec<u8> {
+        if !ACTIVE.load(Ordering::Acquire) && self.held.is_empty() {
+            return piece.to_vec();
+        }
+        self.held.extend_from_slice(piece);
+        let mut text = redact_slice(&self.held).into_owned();
+        let keep = partial_secret_suffix(&text);
+        self.held = text.split_off(text.len() - keep);
+        text
+    }
+
+    /// Add a piece of text; returns what may be shown now (possibly empty). Pieces are cut
+    /// only between characters.
+    pub fn push_str(&mut self, piece: &str) -> String {
+        let mut out = self.push_bytes(piece.as_bytes());
+        // A secret's prefix may end inside a character: hold the rest of that character too.
+        let valid = match std::str::from_utf8(&out) {
+            Ok(_) => out.len(),
+            Err(e) => e.valid_up_to(),
+        };
+        let mut rest = out.split_off(valid);
+        rest.append(&mut self.held);
+        self.held = rest;
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Whatever is still held: the piece ended without completing a secret.
+    pub fn finish(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.held)
+    }
+
+    /// As [`finish`](Self::finish), as text.
+    pub fn finish_str(&mut self) -> String {
+        String::from_utf8_lossy(&self.finish()).into_owned()
+    }
+}
+
 /// Redact every string inside a serializable value (an event, a recording line), returning it
 /// unchanged (and without re-encoding) when it holds no secret.
 pub fn redact_value<T>(value: T) -> T

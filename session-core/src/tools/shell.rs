@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
+use session_services::secrets::StreamRedactor;
 use session_services::{ExecEnd, ExecOutput, ExecRequest, ExecSandbox};
-use session_state::{ActiveTurn, ApprovalKind, AskForApproval, EventMsg, ReviewDecision};
+use session_state::{
+    ActiveTurn, ApprovalKind, AskForApproval, EventMsg, ExecOutputStream, ReviewDecision,
+};
 use tokio::sync::mpsc;
 
 use super::{is_known_safe_command, request_approval};
@@ -214,7 +217,7 @@ async fn run(
     let shell = Arc::clone(&inner.services.shell);
     let running = shell.run(request, Some(tx), turn.cancel_token().clone());
     tokio::pin!(running);
-    let mut streamed = 0;
+    let mut streamed = Streamed::default();
     let result = loop {
         tokio::select! {
             r = &mut running => break r,
@@ -224,6 +227,7 @@ async fn run(
     while let Ok(chunk) = rx.try_recv() {
         forward_chunk(inner, turn, &call.call_id, chunk, &mut streamed);
     }
+    streamed.finish(inner, turn, &call.call_id);
     match result {
         Ok(out) => {
             let formatted = crate::truncate::for_model(&out.aggregated_output).into_owned();
@@ -298,6 +302,30 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+/// What a call streamed so far, and the end of its output held back in case it begins a
+/// secret.
+#[derive(Default)]
+struct Streamed {
+    bytes: usize,
+    stdout: StreamRedactor,
+    stderr: StreamRedactor,
+}
+
+impl Streamed {
+    /// Stream what the redactors still hold.
+    fn finish(&mut self, inner: &SessionInner, turn: &ActiveTurn, call_id: &str) {
+        for stream in [ExecOutputStream::Stdout, ExecOutputStream::Stderr] {
+            let held = match stream {
+                ExecOutputStream::Stdout => self.stdout.finish(),
+                ExecOutputStream::Stderr => self.stderr.finish(),
+            };
+            if !held.is_empty() && self.bytes < MAX_STREAMED_BYTES {
+                emit_delta(inner, turn, call_id, stream, held);
+            }
+        }
+    }
+}
+
 /// Keep a chunk for the call's partial output and stream it as an event, unless the call has
 /// already streamed [`MAX_STREAMED_BYTES`]: past that the events stop (a slow reader of the
 /// event stream must not make memory follow the command's output) and the end event carries
@@ -307,20 +335,36 @@ fn forward_chunk(
     turn: &ActiveTurn,
     call_id: &str,
     chunk: session_services::ExecChunk,
-    streamed: &mut usize,
+    streamed: &mut Streamed,
 ) {
     let text = String::from_utf8_lossy(&chunk.bytes);
     turn.with_state(|s| s.append_call_output(call_id, &text));
-    if *streamed >= MAX_STREAMED_BYTES {
+    if streamed.bytes >= MAX_STREAMED_BYTES {
         return;
     }
-    *streamed += chunk.bytes.len();
+    streamed.bytes += chunk.bytes.len();
+    let shown = match chunk.stream {
+        ExecOutputStream::Stdout => streamed.stdout.push_bytes(&chunk.bytes),
+        ExecOutputStream::Stderr => streamed.stderr.push_bytes(&chunk.bytes),
+    };
+    if !shown.is_empty() {
+        emit_delta(inner, turn, call_id, chunk.stream, shown);
+    }
+}
+
+fn emit_delta(
+    inner: &SessionInner,
+    turn: &ActiveTurn,
+    call_id: &str,
+    stream: ExecOutputStream,
+    chunk: Vec<u8>,
+) {
     inner.emit_now(
         turn.sub_id(),
         EventMsg::ExecCommandOutputDelta {
             call_id: call_id.to_owned(),
-            stream: chunk.stream,
-            chunk: chunk.bytes,
+            stream,
+            chunk,
         },
     );
 }

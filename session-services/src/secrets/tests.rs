@@ -66,3 +66,28 @@ fn declared_and_credential_like_variables_are_secret() {
         assert!(!is_secret_variable(name), "{name}");
     }
 }
+
+#[test]
+fn a_secret_cut_between_pieces_is_still_redacted() {
+    register_secret("sk-stream-0005-abcdef");
+    let mut stream = StreamRedactor::new();
+    let mut shown = String::new();
+    for piece in [
+        "your key: sk-st",
+        "ream-00",
+        "05-abc",
+        "def, and sk-",
+        "nothing",
+    ] {
+        shown.push_str(&stream.push_str(piece));
+    }
+    shown.push_str(&stream.finish_str());
+    assert_eq!(shown, "your key: <redacted>, and sk-nothing");
+    // Text that cannot begin a secret is never held back.
+    assert_eq!(stream.push_str("plain text"), "plain text");
+    let mut bytes = StreamRedactor::new();
+    let mut out = bytes.push_bytes(b"x sk-stream-0005");
+    out.extend(bytes.push_bytes(b"-abcdef y"));
+    out.extend(bytes.finish());
+    assert_eq!(out, b"x <redacted> y");
+}

@@ -392,7 +392,7 @@ fn a_key_under_any_variable_name_reaches_no_channel_out_of_the_session() {
     // nothing passes through the session's redaction on the way to the test.
     let snoop = format!(
         "env > {cwd}/cmd-env.txt; cat /proc/$PPID/environ > {cwd}/session-environ.bin; \
-         cat key.txt; echo snooped",
+         cat key.txt; head -c 20 key.txt; sleep 0.2; tail -c +21 key.txt; echo snooped",
         cwd = sandbox.cwd().display()
     );
     let tool_args = serde_json::json!({ "command": ["sh", "-c", snoop] }).to_string();
@@ -403,8 +403,15 @@ fn a_key_under_any_variable_name_reaches_no_channel_out_of_the_session() {
             &tool_args,
             usage(5, 1),
         )),
+        // The key cut over several deltas, as a real server streams it.
         MockResponse::sse(sse_responses_text(
-            &[&format!("I found {key} in key.txt.")],
+            &[
+                "I found ",
+                &key[..9],
+                &key[9..22],
+                &key[22..],
+                " in key.txt.",
+            ],
             usage(5, 1),
         )),
         MockResponse::sse(sse_failed(&format!("invalid key {key} for this model"))),
