@@ -11,6 +11,9 @@ use session_core::{EventMsg, FileChange, TokenUsage, TokenUsageInfo};
 
 use crate::term::{Style, display_command};
 
+/// How a capture's omission marker ends (`[... N bytes omitted ...]`).
+const OMITTED_END: &str = " bytes omitted ...]\n";
+
 /// Renders events for a person.
 #[derive(Debug)]
 pub(crate) struct Renderer<O: Write, E: Write> {
@@ -112,8 +115,16 @@ impl<O: Write, E: Write> Renderer<O, E> {
                 exit_code,
                 ..
             } => {
-                if !self.streamed_calls.remove(call_id) && !aggregated_output.is_empty() {
-                    let shown = self.style.dim(aggregated_output);
+                if !self.streamed_calls.remove(call_id) {
+                    if !aggregated_output.is_empty() {
+                        let shown = self.style.dim(aggregated_output);
+                        self.write_out(&shown)?;
+                    }
+                } else if let Some((_, tail)) = aggregated_output.rsplit_once(OMITTED_END) {
+                    // The stream stopped at its cap: show the end of the output too.
+                    let shown = self
+                        .style
+                        .dim(&format!("\n[... output not shown ...]\n{tail}"));
                     self.write_out(&shown)?;
                 }
                 self.end_line()?;

@@ -141,3 +141,28 @@ fn errors_and_interrupts_go_to_stderr() {
     assert_eq!(out, "half\n");
     assert_eq!(err, "error: model server answered 400\nturn interrupted\n");
 }
+
+#[test]
+fn output_cut_after_the_streamed_part_shows_its_end_too() {
+    let end = |aggregated: &str| EventMsg::ExecCommandEnd {
+        call_id: "c1".to_owned(),
+        stdout: String::new(),
+        stderr: String::new(),
+        aggregated_output: aggregated.to_owned(),
+        exit_code: 0,
+        duration_ms: 1,
+        formatted_output: String::new(),
+    };
+    let streamed = EventMsg::ExecCommandOutputDelta {
+        call_id: "c1".to_owned(),
+        stream: ExecOutputStream::Stdout,
+        chunk: b"head\n".to_vec(),
+    };
+    let (out, _) = render(&[
+        streamed.clone(),
+        end("head\n[... 99 bytes omitted ...]\nlast line\n"),
+    ]);
+    assert_eq!(out, "head\n\n[... output not shown ...]\nlast line\n");
+    let (out, _) = render(&[streamed, end("head\n")]);
+    assert_eq!(out, "head\n", "a whole output is not repeated");
+}
