@@ -118,13 +118,16 @@ pub struct ListFilter {
 #[non_exhaustive]
 pub enum RecorderError {
     /// A file operation failed.
-    #[error("recording i/o failed on {path}")]
+    ///
+    /// The OS error is part of the message (`… on /x.jsonl: No space left on device (os
+    /// error 28)`) rather than a `source()`: whoever shows only `{e}`, such as the session's
+    /// `error` event, still says why, and a chain printed with `{:#}` says it once.
+    #[error("recording i/o failed on {path}: {cause}")]
     Io {
         /// The file or folder.
         path: PathBuf,
         /// The cause.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The recording is not a recording.
     #[error("recording {path} is malformed at line {line}: {message}")]

@@ -4,6 +4,8 @@
 //! Lines are encoded by the caller of `record` and written by the recorder's own writer task
 //! (see `writer`); files are private to the user (0600, folders 0700). It must never rewrite
 //! what a recording already holds: resume only cuts a torn last line, then appends.
+//!
+//! Every I/O error names the file and the OS error (`No space left on device (os error 28)`).
 
 mod line;
 mod listing;
@@ -124,7 +126,7 @@ impl JsonlRecorder {
         {
             return Err(RecorderError::Io {
                 path: sessions,
-                source: io::Error::new(
+                cause: io::Error::new(
                     io::ErrorKind::InvalidInput,
                     format!("session id {:?} cannot name a file", meta.id),
                 ),
@@ -179,7 +181,7 @@ impl JsonlRecorder {
 fn already_open(path: &Path) -> RecorderError {
     RecorderError::Io {
         path: path.to_path_buf(),
-        source: io::Error::new(io::ErrorKind::AlreadyExists, "recorder is already open"),
+        cause: io::Error::new(io::ErrorKind::AlreadyExists, "recorder is already open"),
     }
 }
 
@@ -214,14 +216,14 @@ async fn blocking<T: Send + 'static>(
         .await
         .map_err(|e| RecorderError::Io {
             path: path.to_path_buf(),
-            source: io::Error::other(e),
+            cause: io::Error::other(e),
         })?
 }
 
 fn io_at(path: &Path) -> impl FnOnce(io::Error) -> RecorderError + '_ {
-    move |source| RecorderError::Io {
+    move |cause| RecorderError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 
@@ -269,11 +271,13 @@ fn create_recording(home: &Path, path: &Path, first_line: &[u8]) -> Result<File,
 
 /// Read the recording at `path`, cut its torn tail, and open it for appending.
 fn open_for_resume(path: &Path) -> Result<(ResumedSession, File), RecorderError> {
+    // Read and write: opening a FIFO this way does not block, and the check below refuses it.
     let file = OpenOptions::new()
         .read(true)
         .append(true)
         .open(path)
         .map_err(io_at(path))?;
+    reader::ensure_regular(&file.metadata().map_err(io_at(path))?).map_err(io_at(path))?;
     let (session, scan) = reader::replay(io::BufReader::with_capacity(64 * 1024, &file), path)?;
     if scan.tail() > 0 {
         tracing::info!(

@@ -35,10 +35,10 @@ pub(crate) fn id_from_file_name(name: &str) -> Option<&str> {
     (!id.is_empty()).then_some(id)
 }
 
-fn io_error(path: &Path, source: io::Error) -> RecorderError {
+fn io_error(path: &Path, cause: io::Error) -> RecorderError {
     RecorderError::Io {
         path: path.to_path_buf(),
-        source,
+        cause,
     }
 }
 

@@ -55,9 +55,9 @@ pub(crate) fn scan_lines<R: BufRead>(
         buf.clear();
         let n = reader
             .read_until(b'\n', &mut buf)
-            .map_err(|source| RecorderError::Io {
+            .map_err(|cause| RecorderError::Io {
                 path: path.to_path_buf(),
-                source,
+                cause,
             })?;
         if n == 0 {
             break;
@@ -140,13 +140,29 @@ pub(crate) fn replay<R: BufRead>(
     Ok((session, scan))
 }
 
-/// Open `path` for reading, buffered.
+/// Open `path` for reading, buffered. Only a regular file is opened: a FIFO would block the
+/// open, a device could stream without end.
 pub(crate) fn open_buffered(path: &Path) -> Result<BufReader<File>, RecorderError> {
-    let file = File::open(path).map_err(|source| RecorderError::Io {
+    let io_error = |cause| RecorderError::Io {
         path: path.to_path_buf(),
-        source,
-    })?;
+        cause,
+    };
+    ensure_regular(&std::fs::metadata(path).map_err(io_error)?).map_err(io_error)?;
+    let file = File::open(path).map_err(io_error)?;
+    ensure_regular(&file.metadata().map_err(io_error)?).map_err(io_error)?;
     Ok(BufReader::with_capacity(READ_BUF, file))
+}
+
+/// An error unless `meta` is that of a regular file.
+pub(crate) fn ensure_regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
+    if meta.is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ))
+    }
 }
 
 /// Read a whole recording: its metadata, the history after the last compaction, the recorded

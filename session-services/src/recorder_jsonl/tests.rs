@@ -1,4 +1,5 @@
-//! Unit tests of the recorder's time arithmetic and line format.
+//! Unit tests of the recorder's time arithmetic and line format, and of its writer on a full
+//! disk (`/dev/full`, which a recorder can be pointed at only from inside).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -7,10 +8,11 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use session_state::{EventMsg, HistoryItem, ResponseItem};
 
+use super::JsonlRecorder;
 use super::line::{self, LineRecord};
 use super::listing::id_from_file_name;
 use super::time::{self, Civil};
-use crate::recorder::{RolloutItem, SessionMeta};
+use crate::recorder::{Recorder, RecorderError, RolloutItem, SessionMeta};
 
 #[test]
 fn known_instants_format_as_rfc3339_with_millis() {
@@ -182,6 +184,57 @@ fn file_names_give_back_the_session_id() {
     );
     assert_eq!(id_from_file_name("rollout-2026-11-25T18-54-22.jsonl"), None);
     assert_eq!(id_from_file_name("notes.jsonl"), None);
+}
+
+/// A recorder open on `/dev/full`, where every write fails with ENOSPC.
+fn recorder_on_a_full_disk(home: &std::path::Path) -> (JsonlRecorder, std::path::PathBuf) {
+    let rec = JsonlRecorder::new(home.to_path_buf());
+    let path = std::path::PathBuf::from("/dev/full");
+    let file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    rec.begin_open().unwrap().opened(path.clone(), file);
+    (rec, path)
+}
+
+fn assert_full_disk(err: &RecorderError) {
+    let text = err.to_string();
+    assert!(
+        matches!(err, RecorderError::Io { path, .. } if path.as_os_str() == "/dev/full"),
+        "{err:?}"
+    );
+    assert_eq!(
+        text,
+        "recording i/o failed on /dev/full: No space left on device (os error 28)"
+    );
+}
+
+#[tokio::test]
+async fn a_full_disk_is_reported_with_its_cause_by_every_flush_and_by_shutdown() {
+    let home = tempfile::tempdir().unwrap();
+    let (rec, _) = recorder_on_a_full_disk(home.path());
+    let line = RolloutItem::Event(EventMsg::UserMessage {
+        message: "hello".into(),
+    });
+    // Buffered: the disk is not touched yet.
+    rec.record(vec![line.clone()]).await.unwrap();
+    assert_full_disk(&rec.flush().await.unwrap_err());
+    rec.record(vec![line]).await.unwrap();
+    assert_full_disk(&rec.flush().await.unwrap_err());
+    assert_full_disk(&rec.shutdown().await.unwrap_err());
+}
+
+#[tokio::test]
+async fn a_full_disk_is_reported_with_its_cause_by_shutdown_without_a_flush() {
+    let home = tempfile::tempdir().unwrap();
+    let (rec, _) = recorder_on_a_full_disk(home.path());
+    let big = RolloutItem::Event(EventMsg::AgentMessage {
+        message: "x".repeat(200 * 1024),
+    });
+    // Larger than the buffer, so it goes to the device before shutdown asks.
+    rec.record(vec![big]).await.unwrap();
+    assert_full_disk(&rec.shutdown().await.unwrap_err());
 }
 
 mod properties {

@@ -3,7 +3,8 @@
 //! It owns the file behind a 64 KiB buffer and takes whole batches of encoded lines over a
 //! bounded channel, so callers never wait on the disk except at `flush` and `shutdown`. It
 //! fsyncs only at shutdown, never per line. After a write fails it writes nothing more (a
-//! partial line must stay the file's last) and every later flush reports the failure.
+//! partial line must stay the file's last) and every later flush reports the failure with its
+//! OS error.
 
 use std::io;
 
@@ -37,16 +38,16 @@ pub(crate) fn spawn(file: File) -> (mpsc::Sender<Command>, JoinHandle<()>) {
     (tx, task)
 }
 
-/// The first write failure, kept so every later flush can report it.
+/// The first write failure, kept so every later flush can report it, cause and all.
 #[derive(Debug, Default)]
-struct Failure(Option<(io::ErrorKind, String)>);
+struct Failure(Option<io::Error>);
 
 impl Failure {
     fn note(&mut self, result: io::Result<()>) {
         if let Err(e) = result {
             tracing::warn!(error = %e, "recording write failed");
             if self.0.is_none() {
-                self.0 = Some((e.kind(), e.to_string()));
+                self.0 = Some(e);
             }
         }
     }
@@ -58,8 +59,17 @@ impl Failure {
     fn result(&self) -> io::Result<()> {
         match &self.0 {
             None => Ok(()),
-            Some((kind, message)) => Err(io::Error::new(*kind, message.clone())),
+            Some(e) => Err(copy_error(e)),
         }
+    }
+}
+
+/// A copy of `e` (`io::Error` is not `Clone`) that displays the same: an OS error stays one,
+/// so its text (`No space left on device (os error 28)`) survives.
+fn copy_error(e: &io::Error) -> io::Error {
+    match e.raw_os_error() {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(e.kind(), e.to_string()),
     }
 }
 
@@ -129,6 +139,6 @@ async fn run(file: File, mut rx: mpsc::Receiver<Command>) {
 fn clone_result(result: &io::Result<()>) -> io::Result<()> {
     match result {
         Ok(()) => Ok(()),
-        Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+        Err(e) => Err(copy_error(e)),
     }
 }

@@ -1,10 +1,12 @@
 //! Tests of the recorder implementation.
 //!
 //! Real files in temp dirs: the round trip, torn tails cut at every byte, resume without
-//! duplication, permissions, flush and shutdown; listing and finding in `listing`.
+//! duplication, permissions, flush and shutdown; listing and finding in `listing`; I/O errors
+//! and their causes in `errors`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod errors;
 mod listing;
 
 use std::future::Future;
