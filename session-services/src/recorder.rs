@@ -87,6 +87,9 @@ pub struct ResumedSession {
     pub turn_context: Option<TurnContext>,
     /// Bytes at the end that were not a whole line (a write cut short); dropped on resume.
     pub truncated_tail_bytes: u64,
+    /// Complete lines of a kind this version does not know (written by a newer one, or a
+    /// damaged payload): left in the file as they are, not replayed.
+    pub skipped_lines: u64,
 }
 
 /// One recording in a listing.

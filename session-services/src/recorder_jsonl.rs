@@ -3,7 +3,8 @@
 //!
 //! Lines are encoded by the caller of `record` and written by the recorder's own writer task
 //! (see `writer`); files are private to the user (0600, folders 0700). It must never rewrite
-//! what a recording already holds: resume only cuts a torn last line, then appends.
+//! what a recording already holds: resume only cuts a torn last line (the bytes after the last
+//! `\n`), then appends; complete lines it does not know stay where they are (see `reader`).
 //!
 //! Every I/O error names the file and the OS error (`No space left on device (os error 28)`).
 
@@ -279,7 +280,16 @@ fn open_for_resume(path: &Path) -> Result<(ResumedSession, File), RecorderError>
         .map_err(io_at(path))?;
     reader::ensure_regular(&file.metadata().map_err(io_at(path))?).map_err(io_at(path))?;
     let (session, scan) = reader::replay(io::BufReader::with_capacity(64 * 1024, &file), path)?;
+    if session.skipped_lines > 0 {
+        tracing::info!(
+            path = %path.display(),
+            lines = session.skipped_lines,
+            "kept recording lines of kinds this version does not know"
+        );
+    }
     if scan.tail() > 0 {
+        // Only the bytes after the last `\n`: the reader stops at the first complete line it
+        // cannot read, so `good_end` is never before a complete line.
         tracing::info!(
             path = %path.display(),
             bytes = scan.tail(),

@@ -123,3 +123,21 @@ pub(crate) fn probe(line: &[u8]) -> Result<LineProbe<'_>, serde_json::Error> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     serde_json::from_slice(line)
 }
+
+/// Whether a line is only whitespace.
+pub(crate) fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Check that a line [`decode`] rejected may be skipped: it is blank, or a JSON object with a
+/// `type` (a kind this version does not know, or a damaged payload of one it does).
+///
+/// # Errors
+///
+/// When it is neither, so not a line of a recording at all.
+pub(crate) fn skippable(line: &[u8]) -> Result<(), serde_json::Error> {
+    if is_blank(line) {
+        return Ok(());
+    }
+    probe(line).map(drop)
+}

@@ -1,9 +1,13 @@
 //! Reading a recording back: streamed line by line, so memory follows the history kept, not
 //! the file's size.
 //!
-//! A last line that has no `\n` or does not parse is a write cut short (crash, power loss): it
-//! is reported as the torn tail, never as an error. Any other bad line is an error naming it.
-//! This module only reads; truncating the tail is the recorder's job on resume.
+//! The writer ends every line with `\n`, so the bytes after the last `\n` are a write cut
+//! short (crash, power loss): they are reported as the torn tail, never as an error, even when
+//! they happen to parse, since that line's write did not finish. Every complete line is read
+//! the same way wherever it is, the last one included: a kind it knows is replayed; a JSON
+//! object with a `type` it does not know (a newer version's line, or a damaged payload) and a
+//! blank line are skipped and counted; anything else is an error naming the line. This module
+//! only reads; truncating the tail is the recorder's job on resume.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -37,8 +41,9 @@ impl Scan {
 /// Feed every complete line of `reader` to `apply` with its 1-based number.
 ///
 /// `apply` must change nothing when it returns `Err` (parse first, then apply). A line it
-/// rejects is an error unless it is the last one; an unterminated last line is never passed to
-/// it. Both end up in [`Scan::tail`].
+/// rejects is an error wherever it is: a complete line is never a torn write. An unterminated
+/// last line is never passed to it; it is the [`Scan::tail`], so `good_end` is always just past
+/// the last `\n`.
 pub(crate) fn scan_lines<R: BufRead>(
     mut reader: R,
     path: &Path,
@@ -50,7 +55,6 @@ pub(crate) fn scan_lines<R: BufRead>(
         total: 0,
     };
     let mut line_no = 0usize;
-    let mut rejected: Option<(usize, String)> = None;
     loop {
         buf.clear();
         let n = reader
@@ -64,21 +68,16 @@ pub(crate) fn scan_lines<R: BufRead>(
         }
         scan.total += n as u64;
         line_no += 1;
-        if let Some((line, message)) = rejected.take() {
-            return Err(RecorderError::Malformed {
-                path: path.to_path_buf(),
-                line,
-                message,
-            });
-        }
         if buf.last() != Some(&b'\n') {
             // `read_until` stops without the delimiter only at end of file.
             break;
         }
-        match apply(line_no, &buf) {
-            Ok(()) => scan.good_end = scan.total,
-            Err(message) => rejected = Some((line_no, message)),
-        }
+        apply(line_no, &buf).map_err(|message| RecorderError::Malformed {
+            path: path.to_path_buf(),
+            line: line_no,
+            message,
+        })?;
+        scan.good_end = scan.total;
     }
     Ok(scan)
 }
@@ -91,7 +90,20 @@ struct Replay {
 
 impl Replay {
     fn apply(&mut self, line_no: usize, bytes: &[u8]) -> Result<(), String> {
-        let record = line::decode(bytes).map_err(|e| e.to_string())?;
+        let record = match line::decode(bytes) {
+            Ok(record) => record,
+            Err(e) if line_no == 1 => return Err(e.to_string()),
+            Err(e) => {
+                line::skippable(bytes).map_err(|e| e.to_string())?;
+                tracing::debug!(
+                    line = line_no,
+                    error = %e,
+                    "skipping a recording line of an unknown kind"
+                );
+                self.session.skipped_lines += 1;
+                return Ok(());
+            }
+        };
         let s = &mut self.session;
         if line_no == 1 {
             return match record {
@@ -169,27 +181,31 @@ pub(crate) fn ensure_regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
 /// events, the last token count and turn context, and the approved commands.
 ///
 /// A torn last line is left out and counted in
-/// [`truncated_tail_bytes`](ResumedSession::truncated_tail_bytes). The file is not changed.
-/// This blocks on file I/O; call it from a blocking context.
+/// [`truncated_tail_bytes`](ResumedSession::truncated_tail_bytes); complete lines of kinds it
+/// does not know are skipped and counted in [`skipped_lines`](ResumedSession::skipped_lines).
+/// The file is not changed. This blocks on file I/O; call it from a blocking context.
 ///
 /// # Errors
 ///
-/// [`RecorderError::Io`] when the file cannot be read, [`RecorderError::Malformed`] when a line
-/// other than the last is not a recording line or the first line is not `session_meta`.
+/// [`RecorderError::Io`] when the file cannot be read, [`RecorderError::Malformed`] when a
+/// complete line is not a JSON object with a `type` or the first line is not `session_meta`.
 pub fn read_recording(path: &Path) -> Result<ResumedSession, RecorderError> {
     replay(open_buffered(path)?, path).map(|(session, _)| session)
 }
 
 /// Count the turns a recording holds: its `task_complete` and `turn_aborted` events. A torn last
-/// line is ignored. This blocks on file I/O; call it from a blocking context.
+/// line and blank lines are ignored. This blocks on file I/O; call it from a blocking context.
 ///
 /// # Errors
 ///
-/// [`RecorderError::Io`] when the file cannot be read, [`RecorderError::Malformed`] when a line
-/// other than the last is not a JSON object with a `type`.
+/// [`RecorderError::Io`] when the file cannot be read, [`RecorderError::Malformed`] when a
+/// complete line is not a JSON object with a `type`.
 pub fn count_recorded_turns(path: &Path) -> Result<usize, RecorderError> {
     let mut turns = 0usize;
     scan_lines(open_buffered(path)?, path, |_, bytes| {
+        if line::is_blank(bytes) {
+            return Ok(());
+        }
         let probe = line::probe(bytes).map_err(|e| e.to_string())?;
         let terminal = probe.kind == "event"
             && probe

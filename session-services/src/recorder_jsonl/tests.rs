@@ -269,6 +269,17 @@ mod properties {
         }
 
         #[test]
+        fn a_replay_ends_its_good_lines_exactly_at_the_last_newline(input in bytes()) {
+            let mut file = HEAD.as_bytes().to_vec();
+            file.extend_from_slice(&input);
+            if let Ok((_, scan)) = replay(&file[..], Path::new("any.jsonl")) {
+                let last_newline = file.iter().rposition(|b| *b == b'\n').unwrap();
+                prop_assert_eq!(scan.good_end, last_newline as u64 + 1);
+                prop_assert_eq!(scan.total, file.len() as u64);
+            }
+        }
+
+        #[test]
         fn a_torn_tail_never_loses_a_complete_line(tail in bytes()) {
             let tail: Vec<u8> = tail.into_iter().filter(|b| *b != b'\n').collect();
             let mut file = HEAD.as_bytes().to_vec();

@@ -1,13 +1,14 @@
 //! Tests of the recorder implementation.
 //!
 //! Real files in temp dirs: the round trip, torn tails cut at every byte, resume without
-//! duplication, permissions, flush and shutdown; listing and finding in `listing`; I/O errors
-//! and their causes in `errors`.
+//! duplication, permissions, flush and shutdown; listing and finding in `listing`; lines resume
+//! does not know in `unknown_lines`; I/O errors and their causes in `errors`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod errors;
 mod listing;
+mod unknown_lines;
 
 use std::future::Future;
 use std::os::unix::fs::PermissionsExt;
@@ -370,13 +371,28 @@ async fn a_malformed_middle_line_is_an_error_naming_its_line() {
         ));
         assert_eq!(lines_of(&path), lines, "a failed resume changes nothing");
 
-        // The same bad line as the last one is only a torn tail.
-        let tail = lines[3].clone();
-        let mut torn = lines[..3].to_vec();
-        torn.push(tail.clone());
-        std::fs::write(&path, torn.join("\n") + "\n").unwrap();
+        // The same bad line as the last one is just as malformed: it is complete, so no torn
+        // write, and resume keeps it and refuses.
+        let mut last = lines[..4].to_vec();
+        last.push(String::new());
+        let last = last.join("\n");
+        std::fs::write(&path, &last).unwrap();
+        assert!(matches!(
+            read_recording(&path),
+            Err(RecorderError::Malformed { line: 4, .. })
+        ));
+        let err = recorder(home.path()).resume(&path).await.unwrap_err();
+        assert!(
+            matches!(err, RecorderError::Malformed { line: 4, .. }),
+            "{err:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), last);
+
+        // Without its newline it is only a torn tail.
+        let torn = last.strip_suffix('\n').unwrap();
+        std::fs::write(&path, torn).unwrap();
         let read = read_recording(&path).unwrap();
-        assert_eq!(read.truncated_tail_bytes, tail.len() as u64 + 1);
+        assert_eq!(read.truncated_tail_bytes, lines[3].len() as u64);
     })
     .await;
 }
