@@ -132,6 +132,13 @@ pub enum RecorderError {
         /// The cause.
         cause: std::io::Error,
     },
+    /// Another session holds the recording's lock: it is appending to it now. Nothing was read
+    /// into the session and the file was not changed.
+    #[error("recording {path} is in use by another session (locked)")]
+    Locked {
+        /// The file.
+        path: PathBuf,
+    },
     /// The recording is not a recording.
     #[error("recording {path} is malformed at line {line}: {message}")]
     Malformed {
@@ -161,7 +168,8 @@ pub enum RecorderError {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait::async_trait]
 pub trait Recorder: Send + Sync {
-    /// Begin a new recording; returns its path.
+    /// Begin a new recording; returns its path. The recording is this recorder's alone (see
+    /// [`resume`](Self::resume)) until `shutdown` or until the recorder is dropped.
     ///
     /// # Errors
     ///
@@ -170,9 +178,13 @@ pub trait Recorder: Send + Sync {
 
     /// Read an existing recording and continue appending to it.
     ///
+    /// Implementers must make sure only one session appends to a recording at a time, and
+    /// must change nothing in the file before the last `\n` (only a torn last line may go).
+    ///
     /// # Errors
     ///
-    /// [`RecorderError`] when it cannot be read or opened for append.
+    /// [`RecorderError::Locked`] at once, with the file untouched, when another session is
+    /// appending to it; other [`RecorderError`]s when it cannot be read or opened for append.
     async fn resume(&self, path: &Path) -> Result<ResumedSession, RecorderError>;
 
     /// Append lines (buffered).

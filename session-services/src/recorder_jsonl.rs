@@ -6,6 +6,20 @@
 //! what a recording already holds: resume only cuts a torn last line (the bytes after the last
 //! `\n`), then appends; complete lines it does not know stay where they are (see `reader`).
 //!
+//! # One session appends at a time
+//!
+//! A session that appends to a recording holds an exclusive advisory lock on it (`flock`,
+//! through [`File::try_lock`]) from `start` or `resume` until `shutdown`, or until the recorder
+//! is dropped and its writer has written out what it had. The lock belongs to the open file
+//! the writer owns, so it goes when that file is closed, also when the process dies. `resume`
+//! takes it before it reads anything and never waits for it: a second session, in this process
+//! or another, gets [`RecorderError::Locked`] at once and the file stays byte for byte as it
+//! was (the other session's torn last line may be a write in progress, not ours to cut).
+//! Without the lock two writers would interleave their buffered writes inside lines. Readers
+//! (`list`, `find`, [`read_recording`], [`count_recorded_turns`]) take no lock: they see what
+//! the writer has handed to the OS, at worst with a torn last line. The lock is advisory: a
+//! program that does not ask for it is not stopped.
+//!
 //! Every I/O error names the file and the OS error (`No space left on device (os error 28)`).
 
 mod line;
@@ -14,7 +28,7 @@ mod reader;
 mod time;
 mod writer;
 
-use std::fs::{DirBuilder, File, OpenOptions, Permissions};
+use std::fs::{DirBuilder, File, OpenOptions, Permissions, TryLockError};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -240,7 +254,27 @@ fn create_private_dir(dir: &Path) -> Result<(), RecorderError> {
     }
 }
 
-/// Create the folders and the file (0600, which must not exist yet) and write its first line.
+/// Take the exclusive lock on the recording open as `file`, without waiting.
+///
+/// # Errors
+///
+/// [`RecorderError::Locked`] when another open file holds it (another session, in this
+/// process or another); [`RecorderError::Io`] when the file system cannot lock.
+fn lock_recording(file: &File, path: &Path) -> Result<(), RecorderError> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => Err(RecorderError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(TryLockError::Error(e)) => Err(io_at(path)(io::Error::new(
+            e.kind(),
+            format!("cannot lock it: {e}"),
+        ))),
+    }
+}
+
+/// Create the folders and the file (0600, which must not exist yet), lock it and write its
+/// first line.
 fn create_recording(home: &Path, path: &Path, first_line: &[u8]) -> Result<File, RecorderError> {
     if !home.is_dir() {
         DirBuilder::new()
@@ -266,11 +300,12 @@ fn create_recording(home: &Path, path: &Path, first_line: &[u8]) -> Result<File,
         .map_err(io_at(path))?;
     file.set_permissions(Permissions::from_mode(FILE_MODE))
         .map_err(io_at(path))?;
+    lock_recording(&file, path)?;
     file.write_all(first_line).map_err(io_at(path))?;
     Ok(file)
 }
 
-/// Read the recording at `path`, cut its torn tail, and open it for appending.
+/// Open the recording at `path` for appending and lock it, then read it and cut its torn tail.
 fn open_for_resume(path: &Path) -> Result<(ResumedSession, File), RecorderError> {
     // Read and write: opening a FIFO this way does not block, and the check below refuses it.
     let file = OpenOptions::new()
@@ -279,6 +314,9 @@ fn open_for_resume(path: &Path) -> Result<(ResumedSession, File), RecorderError>
         .open(path)
         .map_err(io_at(path))?;
     reader::ensure_regular(&file.metadata().map_err(io_at(path))?).map_err(io_at(path))?;
+    // Before reading anything: the holder may be in the middle of a line, and its torn tail is
+    // not ours to cut.
+    lock_recording(&file, path)?;
     let (session, scan) = reader::replay(io::BufReader::with_capacity(64 * 1024, &file), path)?;
     if session.skipped_lines > 0 {
         tracing::info!(

@@ -1,4 +1,5 @@
-//! `session resume`: continuing a recording, and refusing when there is none.
+//! `session resume`: continuing a recording, and refusing when there is none or when another
+//! session is appending to it.
 
 use std::collections::HashSet;
 
@@ -126,4 +127,36 @@ fn resume_by_id_prefix_continues_that_session() {
             .contains("no recorded session found for id no-such-id"),
         "{missing:?}"
     );
+}
+
+#[test]
+fn resume_while_another_session_appends_fails_at_once_and_leaves_the_recording_alone() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.run(&["exec", "--json", "first session"], None);
+    assert_eq!(first.code, Some(0), "{first:?}");
+    let recording = sandbox.recordings().remove(0);
+
+    // Another process appends to it: a chat resumed on it, waiting for input.
+    let mut holder = sandbox.spawn(&["resume", "--last"]);
+    holder.expect_stderr("> ");
+    let before = std::fs::read(&recording).unwrap();
+
+    let second = sandbox.run(&["resume", "--last", "--json", "me too"], None);
+    assert_eq!(second.code, Some(1), "{second:?}");
+    let expected = format!(
+        "recording {} is in use by another session (locked)",
+        recording.display()
+    );
+    assert!(second.stderr.contains(&expected), "{second:?}");
+    assert_eq!(
+        std::fs::read(&recording).unwrap(),
+        before,
+        "the refused resume changed the recording"
+    );
+
+    holder.send("/quit");
+    let held = holder.wait();
+    assert_eq!(held.code, Some(0), "{held:?}");
+    let third = sandbox.run(&["resume", "--last", "--json", "now me"], None);
+    assert_eq!(third.code, Some(0), "{third:?}");
 }

@@ -183,7 +183,8 @@ pub(crate) fn ensure_regular(meta: &std::fs::Metadata) -> std::io::Result<()> {
 /// A torn last line is left out and counted in
 /// [`truncated_tail_bytes`](ResumedSession::truncated_tail_bytes); complete lines of kinds it
 /// does not know are skipped and counted in [`skipped_lines`](ResumedSession::skipped_lines).
-/// The file is not changed. This blocks on file I/O; call it from a blocking context.
+/// It takes no lock, so it also reads a recording a session is appending to. The file is not
+/// changed. This blocks on file I/O; call it from a blocking context.
 ///
 /// # Errors
 ///

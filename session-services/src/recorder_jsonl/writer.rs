@@ -4,7 +4,7 @@
 //! bounded channel, so callers never wait on the disk except at `flush` and `shutdown`. It
 //! fsyncs only at shutdown, never per line. After a write fails it writes nothing more (a
 //! partial line must stay the file's last) and every later flush reports the failure with its
-//! OS error.
+//! OS error. The file it owns carries the recording's lock, which goes when the task ends.
 
 use std::io;
 

@@ -1,13 +1,15 @@
 //! Tests of the recorder implementation.
 //!
 //! Real files in temp dirs: the round trip, torn tails cut at every byte, resume without
-//! duplication, permissions, flush and shutdown; listing and finding in `listing`; lines resume
-//! does not know in `unknown_lines`; I/O errors and their causes in `errors`.
+//! duplication, permissions, flush and shutdown; listing and finding in `listing`; the lock
+//! that keeps a second session out in `lock`; lines resume does not know in `unknown_lines`;
+//! I/O errors and their causes in `errors`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod errors;
 mod listing;
+mod lock;
 mod unknown_lines;
 
 use std::future::Future;
