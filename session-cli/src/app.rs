@@ -159,7 +159,8 @@ async fn start(settings: &Settings, env: &Env, resume: Option<&Path>) -> Result<
     let session = match resume {
         Some(path) => Session::resume(config, services, path)
             .await
-            .with_context(|| format!("cannot resume {}", path.display()))?,
+            // The recorder's errors name the file.
+            .context("cannot resume the session")?,
         None => Session::spawn(config, services)
             .await
             .context("cannot start the session")?,
