@@ -12,8 +12,9 @@
 //! through [`File::try_lock`]) from `start` or `resume` until `shutdown`, or until the recorder
 //! is dropped and its writer has written out what it had. The lock belongs to the open file
 //! the writer owns, so it goes when that file is closed, also when the process dies. `resume`
-//! takes it before it reads anything and never waits for it: a second session, in this process
-//! or another, gets [`RecorderError::Locked`] at once and the file stays byte for byte as it
+//! takes it before it reads anything and waits for it only briefly (300 ms, for a killed
+//! session's last fork to let go): a second session, in this process or another, gets
+//! [`RecorderError::Locked`] at once and the file stays byte for byte as it
 //! was (the other session's torn last line may be a write in progress, not ours to cut).
 //! Without the lock two writers would interleave their buffered writes inside lines. Readers
 //! (`list`, `find`, [`read_recording`], [`count_recorded_turns`]) take no lock: they see what
@@ -254,24 +255,43 @@ fn create_private_dir(dir: &Path) -> Result<(), RecorderError> {
     }
 }
 
-/// Take the exclusive lock on the recording open as `file`, without waiting.
+/// Take the exclusive lock on the recording open as `file`, waiting at most [`LOCK_GRACE`].
 ///
 /// # Errors
 ///
 /// [`RecorderError::Locked`] when another open file holds it (another session, in this
 /// process or another); [`RecorderError::Io`] when the file system cannot lock.
 fn lock_recording(file: &File, path: &Path) -> Result<(), RecorderError> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(TryLockError::WouldBlock) => Err(RecorderError::Locked {
-            path: path.to_path_buf(),
-        }),
-        Err(TryLockError::Error(e)) => Err(io_at(path)(io::Error::new(
-            e.kind(),
-            format!("cannot lock it: {e}"),
-        ))),
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            // A session killed while it was starting a command leaves that fork holding its
+            // descriptors until the command's `exec` closes them: a few milliseconds. Allow
+            // for that, no more; a live session holds the lock for good.
+            Err(TryLockError::WouldBlock) if waited < LOCK_GRACE => {
+                std::thread::sleep(LOCK_POLL);
+                waited += LOCK_POLL;
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(RecorderError::Locked {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(TryLockError::Error(e)) => {
+                return Err(io_at(path)(io::Error::new(
+                    e.kind(),
+                    format!("cannot lock it: {e}"),
+                )));
+            }
+        }
     }
 }
+
+/// How long `resume` waits for a lock that may be on its way out.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_millis(300);
+/// How often it looks meanwhile.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Create the folders and the file (0600, which must not exist yet), lock it and write its
 /// first line.
