@@ -9,6 +9,7 @@
 
 mod interrupt;
 mod mock;
+mod output;
 mod process;
 mod report;
 
@@ -235,6 +236,7 @@ fn whole_process(root: &Path, target: &Path, out_dir: &Path, mode: Mode) -> Vec<
         ("interrupt.latency", "proto"),
         ("tools.wall.none", "20 calls"),
         ("tools.wall.confined", "20 calls"),
+        ("output.rss.delta", "1 GB − 1 MB output"),
     ];
     let none = |reason: &str| -> Vec<Row> {
         ids.iter()
@@ -282,6 +284,8 @@ fn whole_process(root: &Path, target: &Path, out_dir: &Path, mode: Mode) -> Vec<
             rows.extend(process::startup_rows(&binary, mode.pick(10, 20)));
             eprintln!("==> bench: 20 tool calls, unconfined and sandboxed");
             rows.extend(process::tool_rows(&binary, mode.pick(5, 15)));
+            eprintln!("==> bench: exec printing 1 MB and 1 GB, peak RSS");
+            rows.extend(output::rows(&binary, mode.pick(3, 5)));
             eprintln!("==> bench: interrupt latency");
             rows.extend(interrupt::rows(&binary, mode.pick(50, 200)));
             rows

@@ -17,7 +17,7 @@ use super::mock::{self, MockServer};
 use super::report::Row;
 
 /// `/usr/bin/time`, which reports a child's peak RSS.
-const TIME: &str = "/usr/bin/time";
+pub(crate) const TIME: &str = "/usr/bin/time";
 
 /// How long one `exec` may take before it counts as hung.
 const EXEC_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,14 +42,7 @@ impl Binary {
         extra_config: &[&str],
     ) -> Result<Command> {
         let home = tempdir_in(&self.scratch)?;
-        let mut command = match wrapper.split_first() {
-            Some((program, args)) => {
-                let mut c = Command::new(program);
-                c.args(args).arg(&self.path);
-                c
-            }
-            None => Command::new(&self.path),
-        };
+        let mut command = self.wrapped(wrapper);
         command.args(subcommand);
         for flag in config_flags(base_url)
             .iter()
@@ -64,6 +57,41 @@ impl Binary {
             .env_remove("RUST_LOG")
             .current_dir(&self.scratch);
         Ok(command)
+    }
+
+    /// `[wrapper…] session -s <sandbox> -a never` with the script provider replaying `script`,
+    /// then `subcommand…`, with a fresh home (also its working directory) and no API key.
+    pub(crate) fn script_command(
+        &self,
+        wrapper: &[&OsStr],
+        script: &Path,
+        sandbox: &str,
+        subcommand: &[&str],
+    ) -> Result<Command> {
+        let home = tempdir_in(&self.scratch)?;
+        let mut command = self.wrapped(wrapper);
+        command
+            .args(["-s", sandbox, "-a", "never"])
+            .args(["-c", "model_provider=\"script\"", "-c"])
+            .arg(format!("model_script={}", serde_json::to_string(script)?))
+            .args(subcommand)
+            .env("SESSION_HOME", &home)
+            .env_remove("OPENAI_API_KEY")
+            .env_remove("RUST_LOG")
+            .current_dir(&home);
+        Ok(command)
+    }
+
+    /// `session`, or `wrapper` with `session` as its last argument.
+    fn wrapped(&self, wrapper: &[&OsStr]) -> Command {
+        match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&self.path);
+                c
+            }
+            None => Command::new(&self.path),
+        }
     }
 }
 
@@ -157,7 +185,8 @@ fn count_lines(mut stdout: impl Read) -> usize {
     lines
 }
 
-fn read_tail(mut stderr: impl Read) -> String {
+/// The last 600 characters of a stream read to its end.
+pub(crate) fn read_tail(mut stderr: impl Read) -> String {
     let mut all = Vec::new();
     drop(stderr.read_to_end(&mut all));
     let text = String::from_utf8_lossy(&all);
@@ -318,23 +347,9 @@ pub(crate) fn tool_rows(binary: &Binary, runs: usize) -> Vec<Row> {
         return fail(format!("cannot write {}: {e}", script.display()));
     }
     let once = |mode: &str| -> Result<f64> {
-        let home = tempdir_in(&binary.scratch)?;
-        let mut command = Command::new(&binary.path);
+        let mut command =
+            binary.script_command(&[], &script, mode, &["exec", "--json", "run the tools"])?;
         command
-            .args([
-                "-s",
-                mode,
-                "-a",
-                "never",
-                "-c",
-                "model_provider=\"script\"",
-                "-c",
-            ])
-            .arg(format!("model_script={}", serde_json::to_string(&script)?))
-            .args(["exec", "--json", "run the tools"])
-            .env("SESSION_HOME", &home)
-            .env_remove("OPENAI_API_KEY")
-            .current_dir(&home)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -137,6 +137,8 @@ fn figure_name(id: &str) -> &str {
         "sandbox.spawn.overhead" => "sandbox overhead per command",
         "tools.wall.none" => "exec, 20 tool calls, danger-full-access",
         "tools.wall.confined" => "exec, 20 tool calls, workspace-write",
+        "output.rss" => "exec running `yes | head -c N`, peak RSS",
+        "output.rss.delta" => "peak RSS, 1 GB output over 1 MB output",
         "protocol.serialize" => "protocol: serialize each event",
         "protocol.parse" => "protocol: parse each event",
         other => other,
@@ -183,6 +185,7 @@ fn target_of(row: &Row) -> Option<(&'static str, Check)> {
         ("interrupt.orphans", _) => ("0", AtMost(0.0)),
         ("session.idle_bytes", _) => ("≤ 64 KiB", AtMost(64.0 * 1024.0)),
         ("sandbox.spawn.overhead", _) => ("≤ 1 ms", AtMost(0.001)),
+        ("output.rss.delta", _) => ("≤ 16 MiB over the 1 MB run", AtMost(16.0 * MIB)),
         _ => return None,
     };
     Some(target)

@@ -93,6 +93,24 @@ fn targets_are_judged_on_the_median_or_the_p99() {
 }
 
 #[test]
+fn the_output_memory_target_holds_the_excess_of_the_1_gb_run_to_16_mib() {
+    let mib = 1024.0 * 1024.0;
+    let mut rows = vec![
+        row("output.rss.delta", "1 GB − 1 MB output", "B", 3.0 * mib),
+        row("output.rss.delta", "1 GB − 1 MB output", "B", 1300.0 * mib),
+        row("output.rss", "1 GB output", "B", 1300.0 * mib),
+    ];
+    report::judge(&mut rows);
+    let verdicts: Vec<Option<bool>> = rows.iter().map(|r| r.met).collect();
+    assert_eq!(verdicts, [Some(true), Some(false), None]);
+    assert_eq!(
+        rows[0].target.as_deref(),
+        Some("≤ 16 MiB over the 1 MB run")
+    );
+    assert_eq!(report::format_value("B", "", rows[1].median), "1300.0 MiB");
+}
+
+#[test]
 fn the_markdown_table_shows_units_verdicts_and_reasons() {
     let mut rows = vec![
         row("session.throughput", "10k deltas", "per_s", 1.25e6),
