@@ -133,11 +133,16 @@ fn a_proto_line_longer_than_16_mib_gets_one_error_and_the_next_line_is_served() 
     assert!(message.contains("longer than 16 MiB"), "{message}");
     let (path, before) = proto.expect_event(is("conversation_path"));
     assert_eq!(path.id, "8");
-    assert!(before.is_empty(), "one error, then the next line: {before:?}");
+    assert!(
+        before.is_empty(),
+        "one error, then the next line: {before:?}"
+    );
     proto.close_stdin();
     let (_, before) = proto.expect_event(is("shutdown_complete"));
     assert!(
-        before.iter().all(|e| e.id != "big" && e.msg.kind() != "error"),
+        before
+            .iter()
+            .all(|e| e.id != "big" && e.msg.kind() != "error"),
         "the long line never reached the session: {before:?}"
     );
     let out = proto.wait();

@@ -26,7 +26,12 @@ async fn lines_come_with_their_newline_and_a_last_line_without_one_counts() {
     for capacity in [1, 3, 64] {
         assert_eq!(
             read_all(b"one\n\ntwo\nlast", 8, capacity).await,
-            [complete("one\n"), complete("\n"), complete("two\n"), complete("last")],
+            [
+                complete("one\n"),
+                complete("\n"),
+                complete("two\n"),
+                complete("last")
+            ],
             "capacity {capacity}"
         );
         assert!(read_all(b"", 8, capacity).await.is_empty());
