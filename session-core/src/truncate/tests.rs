@@ -1,3 +1,4 @@
+//! Tests of the one truncation of text bound for the model.
 #![allow(clippy::unwrap_used)]
 
 use super::*;

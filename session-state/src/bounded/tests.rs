@@ -1,3 +1,4 @@
+//! Tests of `BoundedText`: head and tail kept, memory bounded, characters whole.
 #![allow(clippy::unwrap_used)]
 
 use super::*;
