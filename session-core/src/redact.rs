@@ -30,7 +30,14 @@ pub(crate) fn event(msg: EventMsg) -> EventMsg {
                 chunk,
             }
         }
-        other => secrets::redact_value(other),
+        other => secrets::redact_value(other).unwrap_or_else(withheld),
+    }
+}
+
+/// What stands in for an event that held a secret it could not be rebuilt without.
+fn withheld() -> EventMsg {
+    EventMsg::Error {
+        message: "an event was withheld: it held a secret".to_owned(),
     }
 }
 
@@ -39,17 +46,35 @@ pub(crate) fn event(msg: EventMsg) -> EventMsg {
 pub(crate) fn line(item: RolloutItem) -> RolloutItem {
     match item {
         RolloutItem::Event(msg) => RolloutItem::Event(event(msg)),
-        RolloutItem::SessionMeta(meta) => RolloutItem::SessionMeta(secrets::redact_value(meta)),
-        RolloutItem::Compacted(c) => RolloutItem::Compacted(secrets::redact_value(c)),
-        RolloutItem::TurnContext(c) => RolloutItem::TurnContext(secrets::redact_value(c)),
-        RolloutItem::ApprovedCommand(argv) => {
-            RolloutItem::ApprovedCommand(secrets::redact_value(argv))
-        }
+        RolloutItem::SessionMeta(meta) => secrets::redact_value(meta)
+            .map_or_else(|| RolloutItem::Event(withheld()), RolloutItem::SessionMeta),
+        RolloutItem::Compacted(c) => secrets::redact_value(c)
+            .map_or_else(|| RolloutItem::Event(withheld()), RolloutItem::Compacted),
+        RolloutItem::TurnContext(c) => secrets::redact_value(c)
+            .map_or_else(|| RolloutItem::Event(withheld()), RolloutItem::TurnContext),
+        RolloutItem::ApprovedCommand(argv) => secrets::redact_value(argv).map_or_else(
+            || RolloutItem::Event(withheld()),
+            RolloutItem::ApprovedCommand,
+        ),
         other => other,
     }
 }
 
 /// A history item as it may be kept and sent to the model.
 pub(crate) fn item(item: ResponseItem) -> ResponseItem {
-    secrets::redact_value(item)
+    let call_id = item.call_id().map(str::to_owned);
+    secrets::redact_value(item).unwrap_or_else(|| match call_id {
+        // Keep the call answered, so history stays well formed.
+        Some(call_id) => ResponseItem::FunctionCallOutput {
+            call_id,
+            output: "[withheld: it held a secret]".to_owned(),
+        },
+        None => ResponseItem::Message {
+            id: None,
+            role: "user".to_owned(),
+            content: vec![session_state::ContentItem::InputText {
+                text: "[withheld: it held a secret]".to_owned(),
+            }],
+        },
+    })
 }

@@ -241,41 +241,47 @@ impl StreamRedactor {
     }
 }
 
-/// Redact every string inside a serializable value (an event, a recording line), returning it
-/// unchanged (and without re-encoding) when it holds no secret.
-pub fn redact_value<T>(value: T) -> T
+/// Redact every string inside a serializable value (an event, a recording line): `Some` with
+/// the value unchanged when it holds no secret, `Some` with the secrets replaced when it does,
+/// and `None` when it held one and could not be rebuilt without it. It never hands back a value
+/// that still holds a secret.
+pub fn redact_value<T>(value: T) -> Option<T>
 where
     T: serde::Serialize + serde::de::DeserializeOwned,
 {
     if !ACTIVE.load(Ordering::Acquire) {
-        return value;
+        return Some(value);
     }
     let Ok(json) = serde_json::to_string(&value) else {
-        return value;
+        return None;
     };
-    // Secrets are matched in their JSON-escaped form too, so one with a quote is still found.
-    let Cow::Owned(redacted) = redact_json(&json) else {
-        return value;
-    };
-    serde_json::from_str(&redacted).unwrap_or(value)
+    if !holds_secret(&json) {
+        return Some(value);
+    }
+    // Only string leaves change, so the structure (and every tag) stays as it was.
+    let mut tree: serde_json::Value = serde_json::from_str(&json).ok()?;
+    redact_tree(&mut tree);
+    serde_json::from_value(tree).ok()
 }
 
-fn redact_json(json: &str) -> Cow<'_, str> {
+/// Whether `json` holds a secret, raw or JSON-escaped.
+fn holds_secret(json: &str) -> bool {
     let guard = REGISTRY.read().unwrap_or_else(PoisonError::into_inner);
-    let Some(registry) = guard.as_ref() else {
-        return Cow::Borrowed(json);
-    };
-    let mut out = Cow::Borrowed(json);
-    for value in &registry.values {
-        let escaped = serde_json::to_string(value).unwrap_or_default();
-        let escaped = escaped.trim_matches('"');
-        for needle in [value.as_str(), escaped] {
-            if !needle.is_empty() && out.contains(needle) {
-                out = Cow::Owned(out.replace(needle, REDACTED));
-            }
-        }
+    guard.as_ref().is_some_and(|registry| {
+        registry.values.iter().any(|value| {
+            let escaped = serde_json::to_string(value).unwrap_or_default();
+            json.contains(value.as_str()) || json.contains(escaped.trim_matches('"'))
+        })
+    })
+}
+
+fn redact_tree(tree: &mut serde_json::Value) {
+    match tree {
+        serde_json::Value::String(text) => redact_string(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_tree),
+        serde_json::Value::Object(fields) => fields.values_mut().for_each(redact_tree),
+        _ => {}
     }
-    out
 }
 
 /// Take the session's secrets out of the process: every variable in `names` and every

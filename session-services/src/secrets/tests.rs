@@ -42,10 +42,10 @@ fn bytes_and_serialized_values_are_redacted() {
     };
     assert_eq!(
         redact_value(event),
-        Event {
+        Some(Event {
             message: "failed: <redacted>".to_owned(),
             nested: vec!["a <redacted> b".to_owned()],
-        }
+        })
     );
 }
 
