@@ -8,6 +8,7 @@
 mod fs;
 mod fs_memory;
 mod fs_real;
+pub mod host;
 mod model;
 mod notifier;
 mod recorder;

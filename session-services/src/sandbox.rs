@@ -178,7 +178,7 @@ pub fn find_git_dirs(root: &Path) -> Vec<PathBuf> {
 }
 
 /// The directory a `gitdir: …` file names, canonical.
-fn gitdir_of_file(git_file: &Path) -> Option<PathBuf> {
+pub(crate) fn gitdir_of_file(git_file: &Path) -> Option<PathBuf> {
     let text = std::fs::read_to_string(git_file).ok()?;
     let target = text.lines().next()?.strip_prefix("gitdir:")?.trim();
     let base = git_file.parent()?;

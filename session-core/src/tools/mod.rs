@@ -16,7 +16,6 @@ use session_services::{Notification, ToolSpec};
 use session_state::{ActiveTurn, ApprovalKind, EventMsg, ResponseItem, ReviewDecision};
 
 pub(crate) use self::patch_parse::{Hunk, parse_patch};
-pub(crate) use self::safety::is_known_safe_command;
 
 use crate::inner::SessionInner;
 use crate::turn::{Stop, ToolCall};

@@ -14,7 +14,8 @@ use session_state::{
 };
 use tokio::sync::mpsc;
 
-use super::{is_known_safe_command, request_approval};
+use super::request_approval;
+use super::safety::{CommandLine, RealHost, known_safe};
 use crate::inner::SessionInner;
 use crate::policy::{Confine, ShellCall, ShellDecision, decide_shell, exec_sandbox};
 use crate::turn::{Stop, ToolCall};
@@ -80,6 +81,10 @@ pub(super) async fn handle(
     } else {
         Confine::Configured
     };
+    // Under `untrusted` a known read-only command runs without asking, as the check rewrote it.
+    let safe = (ctx.approval_policy == AskForApproval::Untrusted && !escalate)
+        .then(|| known_safe(&argv, &cwd, &RealHost))
+        .flatten();
     let decision = decide_shell(
         ctx.approval_policy,
         &ctx.sandbox_policy,
@@ -87,12 +92,21 @@ pub(super) async fn handle(
         ShellCall {
             escalate,
             justification: args.justification.as_deref(),
-            known_safe: is_known_safe_command(&argv),
+            known_safe: safe.is_some(),
             approved_for_session: inner.is_approved_for_session(&session_key(&argv, asks_for)),
         },
     );
+    let mut planned = CommandLine {
+        argv: argv.clone(),
+        env: Vec::new(),
+    };
     let confine = match decision {
-        ShellDecision::Run(confine) => confine,
+        ShellDecision::Run(confine) => {
+            if let Some(safe) = safe {
+                planned = safe;
+            }
+            confine
+        }
         ShellDecision::Refuse(message) => return Ok(message),
         ShellDecision::Ask { reason, then } => {
             match ask(inner, turn, call, &argv, &cwd, reason).await? {
@@ -111,7 +125,7 @@ pub(super) async fn handle(
     let protected = &inner.config.protected_paths;
     let sandbox = exec_sandbox(confine, &ctx.sandbox_policy, &ctx.cwd, protected);
     let confined = sandbox.is_confined();
-    let first = run(inner, turn, call, &argv, &cwd, args.timeout_ms, sandbox).await?;
+    let first = run(inner, turn, call, &planned, &cwd, args.timeout_ms, sandbox).await?;
     let stopped_by_sandbox = confined
         && ctx.approval_policy == AskForApproval::OnFailure
         && first
@@ -133,7 +147,10 @@ pub(super) async fn handle(
                 inner,
                 turn,
                 call,
-                &argv,
+                &CommandLine {
+                    argv: argv.clone(),
+                    env: Vec::new(),
+                },
                 &cwd,
                 args.timeout_ms,
                 ExecSandbox::None,
@@ -192,11 +209,12 @@ async fn run(
     inner: &Arc<SessionInner>,
     turn: &ActiveTurn,
     call: &ToolCall,
-    argv: &[String],
+    command: &CommandLine,
     cwd: &Path,
     timeout_ms: Option<u64>,
     sandbox: ExecSandbox,
 ) -> Result<Ran, Stop> {
+    let argv = &command.argv;
     let sub_id = turn.sub_id();
     inner.emit_now(
         sub_id,
@@ -209,7 +227,7 @@ async fn run(
     let request = ExecRequest {
         argv: argv.to_vec(),
         cwd: cwd.to_path_buf(),
-        env: std::collections::HashMap::new(),
+        env: command.env.iter().cloned().collect(),
         timeout: Some(timeout_ms.map_or(DEFAULT_TIMEOUT, Duration::from_millis)),
         sandbox,
     };

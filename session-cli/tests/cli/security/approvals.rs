@@ -14,7 +14,7 @@ const UNSAFE: &[&[&str]] = &[
     &["git", "push"],
     &["bash", "-lc", "echo hi > f"],
     &["find", ".", "-exec", "rm", "{}", ";"],
-    &["sh", "-c", "ls"],
+    &["./bash", "-lc", "ls"],
     &["bash", "-lc", "(ls)"],
     &["bash", "-lc", "echo $(id)"],
     &["bash", "-lc", "echo `id`"],
@@ -26,6 +26,11 @@ const UNSAFE: &[&[&str]] = &[
     &["sed", "-i", "s/a/b/", "file"],
     &["sort", "-o", "file", "file"],
     &["find", ".", "-delete"],
+    &["sed", "-n", "1p;w f", "file"],
+    &["sed", "--expression=s/a/b/w f", "file"],
+    &["sort", "-uo", "f", "file"],
+    &["sort", "--outp=f", "file"],
+    &["bash", "-lc", "find . -ex?c rm {} +"],
 ];
 
 /// Known read-only commands: they run without asking (`git status` fails outside a repository,
@@ -35,6 +40,8 @@ const READ_ONLY: &[&[&str]] = &[
     &["cat", "file"],
     &["git", "status"],
     &["bash", "-lc", "ls && pwd"],
+    &["sh", "-c", "ls"],
+    &["sed", "-n", "1p", "file"],
 ];
 
 #[test]
@@ -87,6 +94,78 @@ fn untrusted_never_runs_an_unknown_command_without_approval_but_runs_read_only_o
         "a\n"
     );
     assert!(!sandbox.cwd().join("f").exists());
+}
+
+/// A repository whose own config names programs for `git status` and `git diff` to run: under
+/// `untrusted` they run without asking, and none of those programs does.
+#[test]
+fn untrusted_git_in_a_hostile_repository_runs_none_of_its_programs() {
+    let sandbox = Sandbox::new();
+    let cwd = sandbox.cwd();
+    let marker = cwd.join("PWNED");
+    let evil = cwd.join("evil.sh");
+    std::fs::write(
+        &evil,
+        format!("#!/bin/sh\ntouch '{}'\ncat \"$@\"\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&evil, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(["-c", "user.email=t@t", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .unwrap()
+            .status
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    std::fs::write(cwd.join("a.txt"), "one\n").unwrap();
+    git(&["init", "-q"]);
+    git(&["add", "a.txt"]);
+    git(&["commit", "-qm", "x"]);
+    let evil = evil.to_str().unwrap();
+    for key in [
+        "core.fsmonitor",
+        "core.pager",
+        "diff.external",
+        "diff.x.textconv",
+        "filter.f.clean",
+    ] {
+        git(&["config", key, evil]);
+    }
+    std::fs::write(cwd.join(".gitattributes"), "* diff=x filter=f\n").unwrap();
+    std::fs::write(cwd.join("a.txt"), "two\n").unwrap();
+    let responses = vec![
+        ScriptedResponse::new().shell_call("status", &["git", "status"]),
+        ScriptedResponse::new().shell_call("diff", &["bash", "-lc", "git diff && git log -p"]),
+        ScriptedResponse::new().text("Done.", 1),
+    ];
+    let mut args = script_args(&sandbox, "hostile-git", responses);
+    args.extend(["exec", "--json", "look"].map(str::to_owned));
+    let out = sandbox.run(&args, None);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let events = events_of(&out.stdout);
+    assert!(
+        call_ids_of(&events, "exec_approval_request").is_empty(),
+        "{out:?}"
+    );
+    let ended: Vec<&Event> = events
+        .iter()
+        .filter(|e| e.msg.kind() == "exec_command_end")
+        .collect();
+    assert_eq!(ended.len(), 2, "{out:?}");
+    for end in ended {
+        let EventMsg::ExecCommandEnd { exit_code, .. } = &end.msg else {
+            unreachable!()
+        };
+        assert_eq!(*exit_code, 0, "{out:?}");
+    }
+    assert!(
+        !marker.exists(),
+        "a program the repository names ran: {out:?}"
+    );
 }
 
 fn user_input(id: &str, text: &str) -> String {
