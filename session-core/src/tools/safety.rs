@@ -2,7 +2,7 @@
 //!
 //! An allow-list of programs and, for each, of its options, parsed the way the program parses
 //! them ([`getopt`]: short clusters, attached and separate arguments, `--opt=value`, `--`). Script
-//! languages are checked command by command ([`sed`], [`find`]); `git` only reads with every
+//! languages are checked command by command ([`sed`], [`find`], [`awk`]); `git` only reads with every
 //! program a repository can configure switched off ([`git`]), so the command that runs is the
 //! hardened one [`known_safe`] returns. A `bash -lc` script is accepted only as plain words
 //! ([`script`]). Programs are recognised by a bare name that resolves on `PATH` through absolute
@@ -10,6 +10,7 @@
 //! recognised asks. The list decides only whether to ask: such commands still run in the
 //! read-only sandbox where there is one.
 
+mod awk;
 mod find;
 mod getopt;
 mod git;
@@ -300,6 +301,7 @@ fn simple(argv: &[String], cwd: &Path, host: &dyn Host) -> Option<CommandLine> {
         "rg" => getopt::parse(&RG, args).and_then(|_| plain()),
         "sed" if sed::is_safe(args) => plain(),
         "find" if find::is_safe(args) => plain(),
+        "awk" | "gawk" | "mawk" if awk::is_safe(args) => plain(),
         "git" => git::harden(args, cwd, host).map(|argv| CommandLine {
             argv,
             env: vec![(git::ENV.0.to_owned(), git::ENV.1.to_owned())],

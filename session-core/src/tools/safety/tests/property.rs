@@ -527,6 +527,32 @@ const SCRIPT_WORDS: &[&str] = &[
     "--output=out",
 ];
 
+const AWK_WORDS: &[&str] = &[
+    "{print $1}",
+    "NR<3",
+    "$1 >= 1",
+    "/a/ || /b/",
+    "{print > \"out\"}",
+    "{print >> \"out\"}",
+    "{print | \"./evil.sh\"}",
+    "BEGIN {system(\"./evil.sh\")}",
+    "BEGIN {\"./evil.sh\" | getline}",
+    "{printf \"%s\", $0 > \"out\"}",
+    "{getline x < \"in.txt\"; print x}",
+    "-F",
+    ",",
+    "-F,",
+    "-v",
+    "n=1",
+    "-f",
+    "in.txt",
+    "in.txt",
+    "--",
+    "FS=,",
+    "-W",
+    "exec",
+];
+
 fn git_argv() -> impl Strategy<Value = Vec<String>> {
     (
         prop_oneof![3 => Just(Vec::new()), 1 => pick(GIT_GLOBALS, 2)],
@@ -624,6 +650,11 @@ proptest! {
     }
 
     #[test]
+    fn accepted_awk_changes_nothing(argv in with("awk", pick(AWK_WORDS, 5))) {
+        accepted_changes_nothing(&argv)?;
+    }
+
+    #[test]
     fn accepted_find_changes_nothing(argv in with("find", pick(FIND_WORDS, 7))) {
         accepted_changes_nothing(&argv)?;
     }
@@ -653,6 +684,7 @@ fn the_generators_reach_accepted_commands() {
         &["sed", "-n", "-e", "1p", "in.txt"][..],
         &["sort", "-u", "in.txt"],
         &["find", ".", "-name", "*.txt"],
+        &["awk", "{print $1}", "in.txt"],
         &["git", "diff"],
         &["bash", "-lc", "git status && cat in.txt | wc -l"],
     ] {
