@@ -27,6 +27,10 @@ pub(crate) const SCRIPT_PROVIDER: &str = "script";
 pub(crate) const DEFAULT_OPENAI_MODEL: &str = "gpt-5";
 /// The environment variable holding the OpenAI API key.
 pub(crate) const OPENAI_KEY_VAR: &str = "OPENAI_API_KEY";
+/// Where the built-in `anthropic` provider reads its key.
+pub(crate) const ANTHROPIC_KEY_VAR: &str = "ANTHROPIC_API_KEY";
+/// The model of the built-in `anthropic` provider when none is configured.
+const DEFAULT_ANTHROPIC_MODEL: &str = "claude-sonnet-4-5";
 
 /// Top-level keys the configuration knows.
 const KNOWN_KEYS: &[&str] = &[
@@ -60,6 +64,8 @@ const KNOWN_PROVIDER_KEYS: &[&str] = &[
     "retry_base_delay_ms",
     "headers",
     "http_headers",
+    "store",
+    "max_tokens",
 ];
 
 /// The configuration file as read from disk.
@@ -172,7 +178,7 @@ impl Settings {
         config.context_window = self.context_window;
         config.auto_compact = self.auto_compact;
         if let ModelSource::Http(provider) = &self.source {
-            config.stream_max_retries = provider.stream_max_retries;
+            config.retry_like(provider);
         }
         config
     }
@@ -267,7 +273,7 @@ pub(crate) fn declared_env_keys(file_text: Option<&str>, overrides: &[String]) -
             let _ = set_path(&mut table, &path, value);
         }
     }
-    let mut keys = vec![OPENAI_KEY_VAR.to_owned()];
+    let mut keys = vec![OPENAI_KEY_VAR.to_owned(), ANTHROPIC_KEY_VAR.to_owned()];
     if let Some(providers) = table.get("model_providers").and_then(toml::Value::as_table) {
         for provider in providers.values() {
             if let Some(key) = provider.get("env_key").and_then(toml::Value::as_str) {
@@ -306,6 +312,9 @@ fn resolve(raw: ConfigToml, openai_key_set: bool, notices: &mut Vec<String>) -> 
         (None, ModelSource::Demo) => DEMO_PROVIDER.to_owned(),
         (None, ModelSource::Script(_)) => SCRIPT_PROVIDER.to_owned(),
         (None, ModelSource::Http(_)) if provider_id == "openai" => DEFAULT_OPENAI_MODEL.to_owned(),
+        (None, ModelSource::Http(_)) if provider_id == "anthropic" => {
+            DEFAULT_ANTHROPIC_MODEL.to_owned()
+        }
         (None, ModelSource::Http(_)) => bail!(
             "no model configured for provider `{provider_id}`: set `model` in config.toml, \
              SESSION_MODEL, `-m MODEL` or `-c model=NAME`"
@@ -343,11 +352,20 @@ fn provider(id: &str, table: Option<&ProviderToml>) -> Result<ProviderConfig> {
             p
         }
         "ollama" => ProviderConfig::new("ollama", "http://localhost:11434/v1", WireApi::Chat),
+        "anthropic" => {
+            let mut p = ProviderConfig::new(
+                "anthropic",
+                "https://api.anthropic.com/v1",
+                WireApi::Messages,
+            );
+            p.env_key = Some(ANTHROPIC_KEY_VAR.to_owned());
+            p
+        }
         _ => {
             let Some(table) = table else {
                 bail!(
                     "unknown model provider `{id}`: define [model_providers.{id}] in config.toml \
-                     (built in: openai, ollama, demo)"
+                     (built in: openai, anthropic, ollama, demo)"
                 );
             };
             let Some(base_url) = &table.base_url else {
@@ -381,6 +399,12 @@ fn provider(id: &str, table: Option<&ProviderToml>) -> Result<ProviderConfig> {
         if let Some(v) = t.retry_base_delay_ms {
             config.retry_base_delay_ms = v;
         }
+        if let Some(v) = t.store {
+            config.store = v;
+        }
+        if let Some(v) = t.max_tokens {
+            config.max_tokens = v;
+        }
         for headers in [&t.headers, &t.http_headers].into_iter().flatten() {
             config
                 .headers
@@ -398,6 +422,7 @@ fn default_context_window(model: &str) -> Option<u64> {
         ("gpt-4o", 128_000),
         ("o3", 200_000),
         ("o4-mini", 200_000),
+        ("claude", 200_000),
     ];
     known
         .iter()

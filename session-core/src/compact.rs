@@ -8,6 +8,7 @@ use session_services::{ModelEvent, ModelRequest};
 use session_state::{ActiveTurn, ConversationHistory, EventMsg, ResponseItem};
 
 use crate::inner::{INTERRUPT_NOTE, SessionInner, TurnEnd};
+use crate::retry::{Next, Phase, Retries};
 use crate::turn::Stop;
 
 /// The request appended to history to get a summary.
@@ -56,13 +57,25 @@ pub(crate) async fn compact_history(
         input: request_history.snapshot(),
         tools: Arc::from([]),
         reasoning: None,
+        prompt_cache_key: Some(inner.id.clone()),
     };
     let cancelled = turn.cancel_token().cancelled();
     tokio::pin!(cancelled);
-    let mut stream = tokio::select! {
-        biased;
-        () = &mut cancelled => return Err(CompactError::Stop(Stop::Cancelled)),
-        r = inner.services.model.stream(request) => r.map_err(|e| CompactError::Failed(format!("compaction failed: {e}")))?,
+    let mut retries = Retries::new(&inner.config);
+    let mut stream = loop {
+        let e = tokio::select! {
+            biased;
+            () = &mut cancelled => return Err(CompactError::Stop(Stop::Cancelled)),
+            r = inner.services.model.stream(request.clone()) => match r {
+                Ok(stream) => break stream,
+                Err(e) => e,
+            },
+        };
+        match retries.wait(inner, turn, Phase::Request, &e).await {
+            Next::Again => {}
+            Next::GiveUp => return Err(CompactError::Failed(format!("compaction failed: {e}"))),
+            Next::Cancelled => return Err(CompactError::Stop(Stop::Cancelled)),
+        }
     };
     let mut summary = String::new();
     let mut from_items = String::new();

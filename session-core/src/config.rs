@@ -46,8 +46,15 @@ pub struct SessionConfig {
     pub context_window: Option<u64>,
     /// When to compact automatically.
     pub auto_compact: AutoCompact,
-    /// How often a broken model stream is retried within a turn.
+    /// How often a model request that failed before its response started (429, 5xx, a refused
+    /// connection) is retried.
+    pub request_max_retries: u32,
+    /// How often a model stream that broke after it started is retried. The two budgets are
+    /// separate and never multiply; each retry is one `stream_error` event.
     pub stream_max_retries: u32,
+    /// Wait before the first retry; doubles each retry, with jitter, up to 10 s. A server's
+    /// `Retry-After` is honoured instead (up to 60 s).
+    pub retry_base_delay: std::time::Duration,
     /// How many submissions may wait before `submit` waits for room.
     pub submission_queue_capacity: usize,
     /// The session id to use; a new UUID v7 when `None`.
@@ -71,11 +78,21 @@ impl SessionConfig {
             summary: None,
             context_window: None,
             auto_compact: AutoCompact::Default,
+            request_max_retries: 4,
             stream_max_retries: 5,
+            retry_base_delay: std::time::Duration::from_millis(200),
             submission_queue_capacity: 512,
             session_id: None,
             cli_version: env!("CARGO_PKG_VERSION").to_owned(),
         }
+    }
+
+    /// Take the retry settings of `provider` (`request_max_retries`, `stream_max_retries`,
+    /// `retry_base_delay_ms`): the session applies them, the provider's client never retries.
+    pub fn retry_like(&mut self, provider: &session_services::ProviderConfig) {
+        self.request_max_retries = provider.request_max_retries;
+        self.stream_max_retries = provider.stream_max_retries;
+        self.retry_base_delay = std::time::Duration::from_millis(provider.retry_base_delay_ms);
     }
 
     /// The token count above which the session compacts, if any.

@@ -55,6 +55,7 @@ mod error;
 mod inner;
 mod policy;
 mod redact;
+mod retry;
 mod session;
 mod tools;
 mod truncate;

@@ -5,7 +5,6 @@
 //! `SessionInner::task_finished`, the one place that finalizes turns.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::StreamExt;
 use session_services::secrets::StreamRedactor;
@@ -13,6 +12,7 @@ use session_services::{ModelError, ModelEvent, ModelRequest, ReasoningOptions};
 use session_state::{ActiveTurn, ContentItem, EventMsg, InputItem, ResponseItem, TaskKind};
 
 use crate::inner::{SessionInner, TurnEnd};
+use crate::retry::{Next, Phase, Retries};
 
 /// Entry point of a turn task.
 pub(crate) async fn run_turn(inner: Arc<SessionInner>, turn: ActiveTurn, input: Vec<InputItem>) {
@@ -69,7 +69,7 @@ async fn run_regular(
         let calls = match sample(inner, turn).await {
             Ok(calls) => calls,
             Err(SampleError::Stop(stop)) => return stop.into(),
-            Err(SampleError::Model(e)) => {
+            Err(SampleError::Request(e) | SampleError::Stream(e)) => {
                 inner
                     .emit(
                         sub_id,
@@ -167,46 +167,32 @@ pub(crate) struct ToolCall {
 #[derive(Debug)]
 enum SampleError {
     Stop(Stop),
-    Model(ModelError),
+    /// The request failed before a response started.
+    Request(ModelError),
+    /// The response's stream broke after it started.
+    Stream(ModelError),
 }
 
-/// One model request, retried when the stream breaks; records the response's items and returns
-/// the tool calls to run.
+/// One model request, retried when it fails or its stream breaks (see [`crate::retry`]);
+/// records the response's items and returns the tool calls to run.
 async fn sample(
     inner: &Arc<SessionInner>,
     turn: &ActiveTurn,
 ) -> Result<Vec<ToolCall>, SampleError> {
-    let max_retries = inner.config.stream_max_retries;
-    let mut attempt: u32 = 0;
+    let mut retries = Retries::new(&inner.config);
     loop {
-        match sample_once(inner, turn).await {
+        let (phase, error) = match sample_once(inner, turn).await {
             Ok(calls) => return Ok(calls),
-            Err(SampleError::Model(e)) if e.is_retryable() && attempt < max_retries => {
-                attempt += 1;
-                let delay = e.retry_after().unwrap_or_else(|| backoff(attempt));
-                inner.emit_now(
-                    turn.sub_id(),
-                    EventMsg::StreamError {
-                        message: format!(
-                            "{e}; retrying {attempt}/{max_retries} in {}ms",
-                            delay.as_millis()
-                        ),
-                    },
-                );
-                tokio::select! {
-                    biased;
-                    () = turn.cancel_token().cancelled() => return Err(SampleError::Stop(Stop::Cancelled)),
-                    () = tokio::time::sleep(delay) => {}
-                }
-            }
+            Err(SampleError::Request(e)) => (Phase::Request, e),
+            Err(SampleError::Stream(e)) => (Phase::Stream, e),
             Err(e) => return Err(e),
+        };
+        match retries.wait(inner, turn, phase, &error).await {
+            Next::Again => {}
+            Next::GiveUp => return Err(SampleError::Request(error)),
+            Next::Cancelled => return Err(SampleError::Stop(Stop::Cancelled)),
         }
     }
-}
-
-fn backoff(attempt: u32) -> Duration {
-    let ms = 100u64.saturating_mul(1u64 << attempt.min(8));
-    Duration::from_millis(ms.min(10_000))
 }
 
 async fn sample_once(
@@ -224,13 +210,14 @@ async fn sample_once(
             effort: ctx.effort,
             summary: ctx.summary,
         }),
+        prompt_cache_key: Some(inner.id.clone()),
     };
     let cancelled = turn.cancel_token().cancelled();
     tokio::pin!(cancelled);
     let mut stream = tokio::select! {
         biased;
         () = &mut cancelled => return Err(SampleError::Stop(Stop::Cancelled)),
-        r = inner.services.model.stream(request) => r.map_err(SampleError::Model)?,
+        r = inner.services.model.stream(request) => r.map_err(SampleError::Request)?,
     };
     let mut items: Vec<ResponseItem> = Vec::new();
     // A key the model echoes may arrive cut over several deltas.
@@ -269,13 +256,15 @@ async fn sample_once(
             }
             Some(Ok(ModelEvent::RateLimits(limits))) => inner.set_rate_limits(limits),
             Some(Ok(_)) => {}
-            Some(Err(e)) => return Err(SampleError::Model(e)),
-            None => return Err(SampleError::Model(ModelError::StreamClosed)),
+            Some(Err(e)) => return Err(SampleError::Stream(e)),
+            None => return Err(SampleError::Stream(ModelError::StreamClosed)),
         }
     };
     drop(stream);
 
-    // The response is complete: record its items, then tell the front-end.
+    // The response is complete: record its items, then tell the front-end. An empty assistant
+    // message (some servers send one beside a tool call) is neither shown nor replayed.
+    items.retain(|item| !is_empty_assistant_message(item));
     let now = inner.now_ms();
     let items = renumber_repeated_calls(inner, items);
     let mut calls = Vec::new();
@@ -337,6 +326,21 @@ async fn sample_once(
         }
     }
     Ok(calls)
+}
+
+/// An assistant message with no text at all (whitespace counts as text).
+fn is_empty_assistant_message(item: &ResponseItem) -> bool {
+    match item {
+        ResponseItem::Message { role, content, .. } if role == "assistant" => {
+            content.iter().all(|part| match part {
+                ContentItem::OutputText { text } | ContentItem::InputText { text } => {
+                    text.is_empty()
+                }
+                _ => false,
+            })
+        }
+        _ => false,
+    }
 }
 
 /// Give a fresh id to every function call whose `call_id` repeats one earlier in this response

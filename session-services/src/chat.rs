@@ -8,17 +8,14 @@
 //! is handed out.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 
-use bytes::Bytes;
 use serde::Serialize;
 use session_state::{ContentItem, ResponseItem};
 
-use crate::http_retry::headers::rate_limits;
-use crate::model::{ModelClient, ModelError, ModelEvent, ModelRequest, ModelStream};
-use crate::provider::{Endpoint, ProviderConfig};
+use crate::model::{ModelClient, ModelError, ModelRequest, ModelStream};
+use crate::provider::{Auth, ProviderConfig};
 use crate::responses::write_json;
-use crate::sse::driver::EventStream;
+use crate::wire::{StreamingClient, Wire};
 
 mod decode;
 
@@ -27,7 +24,27 @@ use decode::ChatDecoder;
 /// A [`ModelClient`] speaking the Chat Completions API.
 #[derive(Debug)]
 pub struct ChatCompletionsClient {
-    endpoint: Endpoint,
+    inner: StreamingClient<Chat>,
+}
+
+/// The Chat Completions wire API.
+#[derive(Debug)]
+pub(crate) struct Chat;
+
+impl Wire for Chat {
+    type Decoder = ChatDecoder;
+    const PATH: &'static str = "chat/completions";
+    const AUTH: Auth = Auth::Bearer;
+    // A 2xx answer is the server accepting the request; chat has no event of its own for it.
+    const CREATED_ON_HEADERS: bool = true;
+
+    fn body(&self, request: &ModelRequest) -> Result<Vec<u8>, ModelError> {
+        request_body(request)
+    }
+
+    fn decoder(&self) -> ChatDecoder {
+        ChatDecoder::default()
+    }
 }
 
 impl ChatCompletionsClient {
@@ -38,7 +55,7 @@ impl ChatCompletionsClient {
     /// [`ModelError::Config`] when the key's variable is unset or the config is invalid.
     pub fn new(config: &ProviderConfig) -> Result<Self, ModelError> {
         Ok(Self {
-            endpoint: Endpoint::new(config, "chat/completions")?,
+            inner: StreamingClient::new(config, Chat)?,
         })
     }
 }
@@ -46,20 +63,7 @@ impl ChatCompletionsClient {
 #[async_trait::async_trait]
 impl ModelClient for ChatCompletionsClient {
     async fn stream(&self, request: ModelRequest) -> Result<ModelStream, ModelError> {
-        let body = request_body(&request)?;
-        let response = self.endpoint.post(Bytes::from(body)).await?;
-        let mut first = VecDeque::new();
-        if let Some(limits) = rate_limits(response.headers()) {
-            first.push_back(Ok(ModelEvent::RateLimits(limits)));
-        }
-        // A 2xx answer is the server accepting the request; chat has no event of its own for it.
-        first.push_back(Ok(ModelEvent::Created));
-        Ok(Box::pin(EventStream::new(
-            response,
-            ChatDecoder::default(),
-            first,
-            self.endpoint.idle_timeout(),
-        )))
+        self.inner.stream(&request).await
     }
 }
 
@@ -186,6 +190,12 @@ fn messages(request: &ModelRequest) -> Vec<Message<'_>> {
     for item in request.input.iter() {
         match item {
             ResponseItem::Message { role, content, .. } => {
+                // Strict servers reject an empty assistant message; calls that follow get an
+                // assistant message of their own, with `content: null`.
+                if role == "assistant" && item.message_text().is_none_or(|t| t.is_empty()) {
+                    calls_may_join = false;
+                    continue;
+                }
                 // Most compatible servers know no `developer` role.
                 let role = if role == "developer" { "system" } else { role };
                 out.push(Message::new(role, Some(message_content(content))));

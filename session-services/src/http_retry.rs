@@ -1,42 +1,49 @@
-//! Sending a model request with retries, up to the moment the response headers are in.
+//! Sending one model request up to the moment the response headers are in, and the retry policy
+//! the core applies around it.
 //!
-//! 429, 5xx and transport failures are retried with exponential backoff and jitter, honouring the
-//! server's `Retry-After`; other statuses fail at once with the server's error message. It must
-//! not retry once a 2xx response is handed out (a broken stream is the core's call), and it never
-//! lets the API key into an error.
+//! A request is sent once: an error status becomes [`ModelError::Http`] with the server's message
+//! and `Retry-After`, a failed connection [`ModelError::Transport`]. Whether and when to try again
+//! is decided in one place, by the core, with [`RetryPolicy`]: so HTTP retries and stream retries
+//! never multiply, and each retry is seen as an event. It never lets the API key into an error.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
-use reqwest::{RequestBuilder, Response, StatusCode};
+use reqwest::{RequestBuilder, Response};
 
 use crate::model::ModelError;
 
 pub(crate) mod headers;
 
-/// Longest `Retry-After` we wait for; a server asking for more gets the error handed back.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// Longest `Retry-After` honoured; a server asking for more is retried after this long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 /// How much of an error body we read to find its message.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 /// How much of a non-JSON error body goes into the message.
 const MAX_ERROR_TEXT: usize = 512;
 
-/// How often and how patiently to retry the request phase.
+/// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RetryPolicy {
+pub struct RetryPolicy {
     /// Retries after the first attempt.
-    pub(crate) max_retries: u32,
+    pub max_retries: u32,
     /// Wait before the first retry; doubles each retry.
-    pub(crate) base_delay: Duration,
+    pub base_delay: Duration,
     /// Longest wait between attempts (before jitter).
-    pub(crate) max_delay: Duration,
+    pub max_delay: Duration,
 }
 
 impl RetryPolicy {
+    /// The wait before retry number `retry` (0-based): the server's `Retry-After` when it gave
+    /// one (at most [`MAX_RETRY_AFTER`]), else [`RetryPolicy::backoff`].
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>, jitter: &Jitter) -> Duration {
+        retry_after.map_or_else(|| self.backoff(retry, jitter), |d| d.min(MAX_RETRY_AFTER))
+    }
+
     /// The wait before retry number `retry` (0-based): `base × 2^retry`, capped, times a jitter
     /// factor in `[0.75, 1.25)`.
-    pub(crate) fn backoff(&self, retry: u32, jitter: &Jitter) -> Duration {
+    pub fn backoff(&self, retry: u32, jitter: &Jitter) -> Duration {
         let exp = self
             .base_delay
             .saturating_mul(1_u32.checked_shl(retry.min(31)).unwrap_or(u32::MAX));
@@ -47,13 +54,13 @@ impl RetryPolicy {
 
 /// A tiny xorshift generator for backoff jitter, seeded from the clock.
 #[derive(Debug)]
-pub(crate) struct Jitter {
+pub struct Jitter {
     state: AtomicU64,
 }
 
 impl Jitter {
     /// A generator seeded from the current time.
-    pub(crate) fn from_clock() -> Self {
+    pub fn from_clock() -> Self {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -64,7 +71,7 @@ impl Jitter {
     }
 
     /// The next number in `[0, 1)`.
-    pub(crate) fn next_unit(&self) -> f64 {
+    pub fn next_unit(&self) -> f64 {
         let step = |mut x: u64| {
             x ^= x << 13;
             x ^= x >> 7;
@@ -82,62 +89,48 @@ impl Jitter {
 /// What one request needs besides its builder.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SendOptions<'a> {
-    /// Retry policy of the provider.
-    pub(crate) policy: RetryPolicy,
-    /// Jitter source of the client.
-    pub(crate) jitter: &'a Jitter,
     /// How long to wait for response headers (and an error body) before giving up.
     pub(crate) header_timeout: Duration,
     /// The API key, scrubbed from any message that would carry it.
     pub(crate) secret: Option<&'a str>,
 }
 
-/// Send the request `build` makes until the server answers 2xx, retries run out, or the failure
-/// is not worth retrying.
+/// Send `request` once and wait for a 2xx response's headers.
 ///
 /// # Errors
 ///
-/// [`ModelError::Http`] for an error status, [`ModelError::Transport`] when the connection failed
-/// every time, [`ModelError::IdleTimeout`] when no response headers came in time.
+/// [`ModelError::Http`] for an error status (with the server's message and `Retry-After`),
+/// [`ModelError::Transport`] when the connection failed, [`ModelError::IdleTimeout`] when no
+/// response headers came in time.
 pub(crate) async fn send(
     options: SendOptions<'_>,
-    build: impl Fn() -> RequestBuilder,
+    request: RequestBuilder,
 ) -> Result<Response, ModelError> {
-    let mut retry = 0;
-    loop {
-        let outcome = tokio::time::timeout(options.header_timeout, build().send()).await;
-        let (error, wait) = match outcome {
-            Err(_) => return Err(ModelError::IdleTimeout(options.header_timeout)),
-            Ok(Ok(response)) if response.status().is_success() => return Ok(response),
-            Ok(Ok(response)) => {
-                let status = response.status();
-                let retry_after = headers::retry_after(response.headers());
-                let message = error_message(response, options).await;
-                let error = ModelError::Http {
-                    status: status.as_u16(),
-                    message,
-                    retry_after,
-                };
-                let retryable = status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
-                let patient = retry_after.is_none_or(|d| d <= MAX_RETRY_AFTER);
-                if !(retryable && patient) {
-                    return Err(error);
-                }
-                (error, retry_after)
-            }
-            Ok(Err(e)) => (
-                ModelError::Transport(scrub(describe(e), options.secret)),
-                None,
-            ),
-        };
-        if retry >= options.policy.max_retries {
-            return Err(error);
+    match tokio::time::timeout(options.header_timeout, request.send()).await {
+        Err(_) => Err(ModelError::IdleTimeout(options.header_timeout)),
+        Ok(Ok(response)) if response.status().is_success() => Ok(response),
+        Ok(Ok(response)) => {
+            let status = response.status();
+            let retry_after = headers::retry_after(response.headers());
+            let message = error_message(response, options).await;
+            Err(ModelError::Http {
+                status: status.as_u16(),
+                message,
+                retry_after,
+            })
         }
-        let wait = wait.unwrap_or_else(|| options.policy.backoff(retry, options.jitter));
-        tracing::debug!(retry = retry + 1, ?wait, %error, "retrying model request");
-        tokio::time::sleep(wait).await;
-        retry += 1;
+        Ok(Err(e)) => Err(ModelError::Transport(scrub(describe(e), options.secret))),
     }
+}
+
+/// Read a JSON body that came where an event stream was expected, and make it an error: the
+/// server's `error.message` when it has one.
+pub(crate) async fn json_instead_of_stream(
+    response: Response,
+    options: SendOptions<'_>,
+) -> ModelError {
+    let message = error_message(response, options).await;
+    ModelError::Failed(message)
 }
 
 /// The message of an error response: `error.message` of a JSON body, else the body's text, else

@@ -23,6 +23,7 @@ mod shell_process;
 // -- implementation modules added by area below (keep one line each) --
 mod chat;
 mod http_retry;
+mod messages;
 #[cfg(any(test, feature = "mocks"))]
 mod mock_server;
 mod notifier_command;
@@ -32,6 +33,7 @@ mod responses;
 #[cfg(target_os = "linux")]
 mod sandbox_linux;
 mod sse;
+mod wire;
 
 pub use crate::fs::{FileSystem, FsError};
 pub use crate::fs_memory::MemoryFileSystem;
@@ -56,6 +58,8 @@ pub use crate::shell::{ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, Shell
 pub use crate::shell_process::ProcessShell;
 // -- implementation re-exports added by area below --
 pub use crate::chat::ChatCompletionsClient;
+pub use crate::http_retry::{Jitter, MAX_RETRY_AFTER, RetryPolicy};
+pub use crate::messages::{ANTHROPIC_VERSION, MessagesClient};
 pub use crate::notifier_command::CommandNotifier;
 pub use crate::provider::{ProviderConfig, WireApi};
 pub use crate::recorder_jsonl::{
@@ -80,7 +84,8 @@ pub mod mocks {
 #[cfg(any(test, feature = "mocks"))]
 pub mod testing {
     pub use crate::mock_server::{
-        MockResponse, MockServer, RecordedRequest, sse_chat_text, sse_chat_tool_call, sse_event,
+        MessagesBlock, MockResponse, MockServer, RecordedRequest, sse_chat_text,
+        sse_chat_tool_call, sse_event, sse_messages, sse_messages_text, sse_messages_tool_call,
         sse_responses_text, sse_responses_tool_call,
     };
 }

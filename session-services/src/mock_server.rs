@@ -18,7 +18,8 @@ use tokio::task::{JoinHandle, JoinSet};
 mod render;
 
 pub use render::{
-    sse_chat_text, sse_chat_tool_call, sse_event, sse_responses_text, sse_responses_tool_call,
+    MessagesBlock, sse_chat_text, sse_chat_tool_call, sse_event, sse_messages, sse_messages_text,
+    sse_messages_tool_call, sse_responses_text, sse_responses_tool_call,
 };
 
 /// Largest request head the server reads.

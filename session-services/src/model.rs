@@ -48,6 +48,9 @@ pub struct ModelRequest {
     pub tools: std::sync::Arc<[ToolSpec]>,
     /// Reasoning options, for models that reason.
     pub reasoning: Option<ReasoningOptions>,
+    /// A key the server may route requests by so that they share its prompt cache (the
+    /// session id); sent where the wire API has a place for it.
+    pub prompt_cache_key: Option<String>,
 }
 
 /// One event of a streamed model response.
@@ -144,9 +147,11 @@ impl ModelError {
 /// A model provider. Called by the core once per model request.
 ///
 /// Implementers must: return promptly once the response is complete (not wait for the connection
-/// to close), end the stream after `Completed` or the first error, retry connection-level
-/// failures themselves only before the stream is handed out, and never put credentials into
-/// errors.
+/// to close), end the stream after `Completed` or the first error, never retry (the core retries
+/// a failed request up to `request_max_retries` times and a broken stream up to
+/// `stream_max_retries` times, each retry reported as a `stream_error` event), and never put
+/// credentials into errors. An error returned by [`ModelClient::stream`] is a failed request; an
+/// error inside the stream is a broken stream.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait::async_trait]
 pub trait ModelClient: Send + Sync {

@@ -14,12 +14,11 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName
 use serde::{Deserialize, Serialize};
 
 use crate::chat::ChatCompletionsClient;
-use crate::http_retry::{self, Jitter, RetryPolicy, SendOptions};
+use crate::http_retry::{self, SendOptions};
+use crate::messages::MessagesClient;
 use crate::model::{ModelClient, ModelError};
 use crate::responses::ResponsesClient;
 
-/// Longest backoff between request attempts.
-const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
 /// How long to wait for a TCP (and TLS) connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -33,6 +32,8 @@ pub enum WireApi {
     Responses,
     /// The Chat Completions API (`POST /chat/completions`), spoken by most compatible servers.
     Chat,
+    /// The Anthropic Messages API (`POST /messages`).
+    Messages,
 }
 
 /// A model provider: where it lives, how to authenticate, how patiently to talk to it.
@@ -48,22 +49,35 @@ pub struct ProviderConfig {
     /// Name of the environment variable holding the API key; no key is sent when unset.
     #[serde(default)]
     pub env_key: Option<String>,
-    /// Retries of a request that failed before its response started (429, 5xx, connection).
+    /// Retries of a request that failed before its response started (429, 5xx, connection);
+    /// applied by the core, which also retries streams, never the two multiplied.
     #[serde(default = "default_request_max_retries")]
     pub request_max_retries: u32,
-    /// Retries of a stream that broke after it started; used by the core, not the client.
+    /// Retries of a stream that broke after it started; applied by the core.
     #[serde(default = "default_stream_max_retries")]
     pub stream_max_retries: u32,
     /// A stream that sends nothing for this long fails with [`ModelError::IdleTimeout`]; it
     /// also bounds the wait for the response headers (not retried).
     #[serde(default = "default_stream_idle_timeout_ms")]
     pub stream_idle_timeout_ms: u64,
-    /// Wait before the first request retry; doubles each retry (with jitter, capped at 10 s).
+    /// Wait before the first retry; doubles each retry (with jitter, capped at 10 s); applied by
+    /// the core.
     #[serde(default = "default_retry_base_delay_ms")]
     pub retry_base_delay_ms: u64,
     /// Extra headers sent with every request.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Responses API: whether the server keeps responses. When it does not (the default),
+    /// reasoning is asked for encrypted and sent back with later requests.
+    #[serde(default)]
+    pub store: bool,
+    /// Messages API: the most tokens an answer may have (thinking gets its budget on top).
+    #[serde(default = "default_max_tokens")]
+    pub max_tokens: u32,
+}
+
+fn default_max_tokens() -> u32 {
+    8192
 }
 
 fn default_request_max_retries() -> u32 {
@@ -93,6 +107,8 @@ impl fmt::Debug for ProviderConfig {
             .field("stream_idle_timeout_ms", &self.stream_idle_timeout_ms)
             .field("retry_base_delay_ms", &self.retry_base_delay_ms)
             .field("headers", &header_names)
+            .field("store", &self.store)
+            .field("max_tokens", &self.max_tokens)
             .finish()
     }
 }
@@ -110,6 +126,8 @@ impl ProviderConfig {
             stream_idle_timeout_ms: default_stream_idle_timeout_ms(),
             retry_base_delay_ms: default_retry_base_delay_ms(),
             headers: BTreeMap::new(),
+            store: false,
+            max_tokens: default_max_tokens(),
         }
     }
 
@@ -128,6 +146,7 @@ impl ProviderConfig {
         Ok(match self.wire_api {
             WireApi::Responses => Arc::new(ResponsesClient::new(self)?),
             WireApi::Chat => Arc::new(ChatCompletionsClient::new(self)?),
+            WireApi::Messages => Arc::new(MessagesClient::new(self)?),
         })
     }
 }
@@ -155,14 +174,26 @@ pub(crate) struct Endpoint {
     url: reqwest::Url,
     headers: HeaderMap,
     key: Option<ApiKey>,
-    policy: RetryPolicy,
-    jitter: Jitter,
     idle: Duration,
+}
+
+/// How an endpoint sends its API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Auth {
+    /// `Authorization: Bearer KEY` (OpenAI and compatible servers).
+    Bearer,
+    /// `x-api-key: KEY` (Anthropic).
+    ApiKeyHeader,
 }
 
 impl Endpoint {
     /// The endpoint `path` (e.g. `responses`) below the provider's base URL.
-    pub(crate) fn new(config: &ProviderConfig, path: &str) -> Result<Self, ModelError> {
+    pub(crate) fn new(
+        config: &ProviderConfig,
+        path: &str,
+        auth: Auth,
+        fixed: &[(&'static str, &'static str)],
+    ) -> Result<Self, ModelError> {
         let key = match &config.env_key {
             None => None,
             Some(var) => match crate::secrets::env_var(var) {
@@ -187,7 +218,7 @@ impl Endpoint {
                 config.name
             ))
         })?;
-        let headers = build_headers(config, key.as_ref())?;
+        let headers = build_headers(config, key.as_ref(), auth, fixed)?;
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .build()
@@ -197,12 +228,6 @@ impl Endpoint {
             url,
             headers,
             key,
-            policy: RetryPolicy {
-                max_retries: config.request_max_retries,
-                base_delay: Duration::from_millis(config.retry_base_delay_ms),
-                max_delay: MAX_RETRY_DELAY,
-            },
-            jitter: Jitter::from_clock(),
             idle: config.stream_idle_timeout(),
         })
     }
@@ -212,38 +237,56 @@ impl Endpoint {
         self.idle
     }
 
-    /// POST `body` with retries until a 2xx response's headers are in.
-    pub(crate) async fn post(&self, body: Bytes) -> Result<reqwest::Response, ModelError> {
-        let options = SendOptions {
-            policy: self.policy,
-            jitter: &self.jitter,
+    /// What sending needs: the header timeout and the secret to scrub.
+    pub(crate) fn send_options(&self) -> SendOptions<'_> {
+        SendOptions {
             header_timeout: self.idle,
             secret: self.key.as_ref().map(ApiKey::expose),
-        };
-        http_retry::send(options, || {
-            self.http
-                .post(self.url.clone())
-                .headers(self.headers.clone())
-                .body(body.clone())
-        })
-        .await
+        }
+    }
+
+    /// POST `body` once; the response once its 2xx headers are in.
+    pub(crate) async fn post(&self, body: Bytes) -> Result<reqwest::Response, ModelError> {
+        let request = self
+            .http
+            .post(self.url.clone())
+            .headers(self.headers.clone())
+            .body(body);
+        http_retry::send(self.send_options(), request).await
     }
 }
 
-fn build_headers(config: &ProviderConfig, key: Option<&ApiKey>) -> Result<HeaderMap, ModelError> {
+fn build_headers(
+    config: &ProviderConfig,
+    key: Option<&ApiKey>,
+    auth: Auth,
+    fixed: &[(&'static str, &'static str)],
+) -> Result<HeaderMap, ModelError> {
     let mut headers = HeaderMap::new();
     headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    for (name, value) in fixed {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
     if let Some(key) = key {
-        let mut value =
-            HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
-                ModelError::Config(format!(
-                    "the API key of provider {} is not a valid header value",
-                    config.name
-                ))
-            })?;
+        let (name, text) = match auth {
+            Auth::Bearer => (AUTHORIZATION, format!("Bearer {}", key.expose())),
+            Auth::ApiKeyHeader => (
+                HeaderName::from_static("x-api-key"),
+                key.expose().to_owned(),
+            ),
+        };
+        let mut value = HeaderValue::from_str(&text).map_err(|_| {
+            ModelError::Config(format!(
+                "the API key of provider {} is not a valid header value",
+                config.name
+            ))
+        })?;
         value.set_sensitive(true);
-        headers.insert(AUTHORIZATION, value);
+        headers.insert(name, value);
     }
     for (name, value) in &config.headers {
         let invalid = || {

@@ -71,7 +71,8 @@ impl Faulty {
         config.approval_policy = Some(AskForApproval::Never);
         config.session_id = Some("faults".into());
         config.auto_compact = AutoCompact::Off;
-        config.stream_max_retries = p.stream_retries;
+        provider.stream_max_retries = p.stream_retries;
+        config.retry_like(&provider);
         let session = Session::spawn(config, services).await.unwrap();
         let mut faulty = Self {
             session,
@@ -329,8 +330,8 @@ async fn rate_limit_with_retry_after_is_waited_out_and_the_turn_completes() {
         patience,
     )
     .await;
-    // The client retries before the stream starts: the turn sees no stream error.
-    f.turn("first").await.assert_recovered(0, "after the wait");
+    // A request retry is one stream error too.
+    f.turn("first").await.assert_recovered(1, "after the wait");
     f.turn("second")
         .await
         .assert_recovered_plain("second answer");
@@ -341,7 +342,13 @@ async fn rate_limit_with_retry_after_is_waited_out_and_the_turn_completes() {
 #[tokio::test]
 async fn server_errors_until_retries_run_out_end_the_turn_with_an_error() {
     let e500 = || MockResponse::json(500, r#"{"error":{"message":"upstream broke"}}"#);
-    // One request retry inside the client, one stream retry in the session: four 500s.
+    // Three request retries and as many stream retries configured: a 500 on every attempt is
+    // tried 1 + 3 times, never (1 + 3) × (1 + 3).
+    let patience = Patience {
+        request_retries: 3,
+        stream_retries: 3,
+        ..Patience::default()
+    };
     let mut f = Faulty::start(
         vec![
             tool_call(),
@@ -351,11 +358,11 @@ async fn server_errors_until_retries_run_out_end_the_turn_with_an_error() {
             e500(),
             text(&["second ", "answer"]),
         ],
-        Patience::default(),
+        patience,
     )
     .await;
     let turn = f.turn("first").await;
-    turn.assert_failed(1, "upstream broke");
+    turn.assert_failed(3, "upstream broke");
     assert_eq!(f.server.requests().len(), 5);
     f.turn("second")
         .await

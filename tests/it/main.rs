@@ -13,6 +13,7 @@ mod faults;
 mod patch;
 mod patch_symlinks;
 mod processes;
+mod providers;
 mod recording;
 mod resume;
 mod sandbox;

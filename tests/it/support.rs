@@ -364,9 +364,15 @@ pub fn shape(events: &[Event]) -> String {
                 " {call_id} auto_approved={auto_approved} {:?}",
                 changes.keys().collect::<Vec<_>>()
             ),
-            EventMsg::StreamError { message } | EventMsg::BackgroundEvent { message } => {
-                format!(" {message:?}")
+            EventMsg::StreamError { message } => {
+                // The wait has jitter: keep the words, not the milliseconds.
+                let steady = match message.rsplit_once(" in ") {
+                    Some((head, tail)) if tail.ends_with("ms") => format!("{head} in <wait>"),
+                    _ => message.clone(),
+                };
+                format!(" {steady:?}")
             }
+            EventMsg::BackgroundEvent { message } => format!(" {message:?}"),
             EventMsg::ConversationPath {
                 conversation_id,
                 path,

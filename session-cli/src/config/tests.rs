@@ -7,7 +7,7 @@ use session_core::services::WireApi;
 use session_core::{AskForApproval, AutoCompact, SandboxPolicy};
 
 use super::location::{key_at_line, line_of};
-use super::{ConfigFile, ConfigInputs, ModelSource, load, parse_override};
+use super::{ConfigFile, ConfigInputs, ModelSource, declared_env_keys, load, parse_override};
 
 fn file(text: &str) -> Option<ConfigFile> {
     Some(ConfigFile {
@@ -143,6 +143,45 @@ fn a_built_in_provider_takes_fields_from_its_table() {
     assert_eq!(provider.wire_api, WireApi::Chat);
     assert_eq!(provider.env_key, None);
     assert_eq!(provider.headers.len(), 2);
+}
+
+#[test]
+fn the_built_in_anthropic_provider_speaks_messages_with_its_key_and_a_default_model() {
+    let inputs = ConfigInputs {
+        file: file(
+            "model_provider = \"anthropic\"\n\n[model_providers.anthropic]\nmax_tokens = 4096\n",
+        ),
+        ..ConfigInputs::default()
+    };
+    let loaded = load(&inputs).unwrap();
+    let ModelSource::Http(provider) = &loaded.settings.source else {
+        panic!("expected an http provider");
+    };
+    assert_eq!(provider.base_url, "https://api.anthropic.com/v1");
+    assert_eq!(provider.wire_api, WireApi::Messages);
+    assert_eq!(provider.env_key.as_deref(), Some("ANTHROPIC_API_KEY"));
+    assert_eq!(provider.max_tokens, 4096);
+    assert_eq!(loaded.settings.model, "claude-sonnet-4-5");
+    assert_eq!(loaded.settings.context_window, Some(200_000));
+    assert!(declared_env_keys(None, &[]).contains(&"ANTHROPIC_API_KEY".to_owned()));
+}
+
+#[test]
+fn store_and_wire_api_messages_are_read_from_a_custom_provider() {
+    let inputs = ConfigInputs {
+        file: file(
+            "model_provider = \"proxy\"\nmodel = \"m\"\n\n[model_providers.proxy]\n\
+             base_url = \"http://127.0.0.1:4000/v1\"\nwire_api = \"messages\"\nstore = true\n",
+        ),
+        ..ConfigInputs::default()
+    };
+    let loaded = load(&inputs).unwrap();
+    assert!(loaded.notices.is_empty(), "{:?}", loaded.notices);
+    let ModelSource::Http(provider) = &loaded.settings.source else {
+        panic!("expected an http provider");
+    };
+    assert_eq!(provider.wire_api, WireApi::Messages);
+    assert!(provider.store);
 }
 
 #[test]

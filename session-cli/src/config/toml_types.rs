@@ -43,6 +43,8 @@ pub(crate) struct ProviderToml {
     pub(crate) retry_base_delay_ms: Option<u64>,
     pub(crate) headers: Option<BTreeMap<String, String>>,
     pub(crate) http_headers: Option<BTreeMap<String, String>>,
+    pub(crate) store: Option<bool>,
+    pub(crate) max_tokens: Option<u32>,
 }
 
 /// `[sandbox_workspace_write]`: what `workspace-write` adds to the working directory.

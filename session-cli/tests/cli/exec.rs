@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use session_services::testing::{
-    MockResponse, sse_chat_text, sse_chat_tool_call, sse_event, sse_responses_text,
-    sse_responses_tool_call,
+    MockResponse, sse_chat_text, sse_chat_tool_call, sse_event, sse_messages_text,
+    sse_messages_tool_call, sse_responses_text, sse_responses_tool_call,
 };
 
 use session_core::EventMsg;
@@ -113,6 +113,65 @@ fn exec_without_a_terminal_denies_commands_that_need_approval_and_says_so() {
         "the model is told: {}",
         mock.body(1)
     );
+}
+
+#[test]
+fn exec_runs_a_tool_call_over_the_messages_api_and_streams_the_answer() {
+    let mock = Mock::start(vec![
+        MockResponse::sse(sse_messages_tool_call(
+            "toolu_1",
+            "shell",
+            &[r#"{"command":["echo","#, r#""from-tool"]}"#],
+            usage(20, 5),
+        )),
+        MockResponse::sse(sse_messages_text(&["Claude ", "says hi."], usage(40, 4))),
+    ]);
+    let sandbox = Sandbox::new();
+    let args = with_args(&mock, "messages", &["exec", "--full-auto", "greet"]);
+    let out = sandbox.run(&args, None);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.contains("Claude says hi.\n"), "{out:?}");
+    let requests = mock.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].path, "/v1/messages");
+    assert_eq!(requests[0].header("anthropic-version"), Some("2023-06-01"));
+    let second = requests[1].body_json();
+    let result = &second["messages"][2]["content"][0];
+    assert_eq!(result["type"], "tool_result", "{second}");
+    assert_eq!(result["tool_use_id"], "toolu_1");
+    assert!(
+        result["content"].as_str().unwrap().contains("from-tool"),
+        "{second}"
+    );
+}
+
+#[test]
+fn a_stream_error_after_partial_text_prints_the_text_once_and_the_message_once() {
+    let partial = format!(
+        "{}data: {}\n\n",
+        sse_event(
+            &serde_json::json!({"type": "response.output_text.delta", "delta": "half an ans"})
+        ),
+        serde_json::json!({"error": {"message": "model overloaded"}})
+    );
+    let mock = Mock::start(vec![
+        MockResponse::sse(partial),
+        MockResponse::sse(sse_responses_text(&["never sent"], None)),
+    ]);
+    let sandbox = Sandbox::new();
+    let mut args = with_args(&mock, "responses", &[]);
+    for retries in [
+        "model_providers.mock.stream_max_retries=5",
+        "model_providers.mock.request_max_retries=4",
+    ] {
+        args.extend(["-c".to_owned(), retries.to_owned()]);
+    }
+    args.extend(["exec".to_owned(), "hi".to_owned()]);
+    let out = sandbox.run(&args, None);
+    assert_eq!(out.code, Some(1), "{out:?}");
+    assert_eq!(out.stdout.matches("half an ans").count(), 1, "{out:?}");
+    assert_eq!(out.stderr.matches("model overloaded").count(), 1, "{out:?}");
+    assert_eq!(mock.requests().len(), 1, "an error line is not retried");
 }
 
 #[test]

@@ -64,9 +64,9 @@ struct Delta {
     #[serde(default)]
     content: Option<String>,
     #[serde(default)]
-    reasoning_content: Option<String>,
+    reasoning_content: Option<serde_json::Value>,
     #[serde(default)]
-    reasoning: Option<String>,
+    reasoning: Option<serde_json::Value>,
     #[serde(default)]
     tool_calls: Option<Vec<ToolCallDelta>>,
 }
@@ -160,9 +160,13 @@ impl ChatDecoder {
     }
 
     fn delta(&mut self, delta: Delta, out: &mut Pending) {
-        if let Some(reasoning) = delta.reasoning_content.or(delta.reasoning)
-            && !reasoning.is_empty()
-        {
+        // Servers name it `reasoning_content` (DeepSeek, vLLM) or `reasoning` (OpenRouter,
+        // Ollama), as a string or an object holding the text.
+        let reasoning = [delta.reasoning_content, delta.reasoning]
+            .into_iter()
+            .flatten()
+            .find_map(reasoning_text);
+        if let Some(reasoning) = reasoning {
             out.push_back(Ok(ModelEvent::ReasoningDelta(reasoning)));
         }
         if let Some(content) = delta.content
@@ -265,6 +269,21 @@ impl Decoder for ChatDecoder {
             out.push_back(Err(ModelError::StreamClosed));
         }
     }
+}
+
+/// The text of a reasoning delta, when it has any.
+fn reasoning_text(value: serde_json::Value) -> Option<String> {
+    let text = match value {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Object(mut o) => {
+            match o.remove("text").or_else(|| o.remove("content")) {
+                Some(serde_json::Value::String(s)) => s,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    (!text.is_empty()).then_some(text)
 }
 
 /// An optional string, borrowed from the input when it has no escapes.

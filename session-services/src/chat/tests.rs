@@ -6,7 +6,7 @@ use session_state::{ContentItem, ConversationHistory, ResponseItem, TokenUsage};
 
 use super::decode::ChatDecoder;
 use super::*;
-use crate::model::ToolSpec;
+use crate::model::{ModelEvent, ToolSpec};
 use crate::sse::SseEvent;
 use crate::sse::driver::{Decoder, Pending};
 
@@ -37,6 +37,7 @@ fn body_of(
         input: ConversationHistory::from_items(items).snapshot(),
         tools: tools.into(),
         reasoning: None,
+        prompt_cache_key: None,
     };
     serde_json::from_slice(&request_body(&request).unwrap()).unwrap()
 }

@@ -1,4 +1,4 @@
-//! SSE bodies as the Responses and Chat Completions APIs send them, for scripting the mock server.
+//! SSE bodies as the Responses, Chat Completions and Messages APIs send them, for scripting the mock server.
 //!
 //! Pure string rendering; the shapes follow the real APIs closely enough that a client passing
 //! against them passes against the real servers. It must not grow test assertions.
@@ -168,4 +168,106 @@ pub fn sse_chat_tool_call(
     out.push_str(&chat_chunk(json!({}), Some("tool_calls")));
     out.push_str(&chat_end(usage));
     out
+}
+
+/// One part of a scripted Messages response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessagesBlock {
+    /// A text block streamed as these deltas.
+    Text(Vec<String>),
+    /// A thinking block streamed as these deltas, then its signature.
+    Thinking(Vec<String>, String),
+    /// A `tool_use` block: id, name, and its input as `input_json_delta` fragments.
+    ToolUse(String, String, Vec<String>),
+}
+
+/// A Messages stream (message id `msg_mock`) of `blocks`, in order, ending with `stop_reason`
+/// (`end_turn`, `tool_use`, `max_tokens`) and `usage` (input tokens as the API counts them:
+/// without what the cache read, which is given apart).
+pub fn sse_messages(
+    blocks: &[MessagesBlock],
+    stop_reason: &str,
+    usage: Option<TokenUsage>,
+) -> String {
+    let usage = usage.unwrap_or_default();
+    let uncached = usage.input_tokens.saturating_sub(usage.cached_input_tokens);
+    let mut out = sse_event(&json!({
+        "type": "message_start",
+        "message": {
+            "id": "msg_mock", "type": "message", "role": "assistant", "model": "mock",
+            "content": [], "stop_reason": null,
+            "usage": {
+                "input_tokens": uncached,
+                "cache_creation_input_tokens": 0,
+                "cache_read_input_tokens": usage.cached_input_tokens,
+                "output_tokens": 1,
+            },
+        },
+    }));
+    out.push_str(&sse_event(&json!({"type": "ping"})));
+    for (index, block) in blocks.iter().enumerate() {
+        let (start, deltas): (Value, Vec<Value>) = match block {
+            MessagesBlock::Text(pieces) => (
+                json!({"type": "text", "text": ""}),
+                pieces
+                    .iter()
+                    .map(|t| json!({"type": "text_delta", "text": t}))
+                    .collect(),
+            ),
+            MessagesBlock::Thinking(pieces, signature) => (
+                json!({"type": "thinking", "thinking": ""}),
+                pieces
+                    .iter()
+                    .map(|t| json!({"type": "thinking_delta", "thinking": t}))
+                    .chain([json!({"type": "signature_delta", "signature": signature})])
+                    .collect(),
+            ),
+            MessagesBlock::ToolUse(id, name, fragments) => (
+                json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
+                fragments
+                    .iter()
+                    .map(|f| json!({"type": "input_json_delta", "partial_json": f}))
+                    .collect(),
+            ),
+        };
+        out.push_str(&sse_event(&json!({
+            "type": "content_block_start", "index": index, "content_block": start,
+        })));
+        for delta in deltas {
+            out.push_str(&sse_event(&json!({
+                "type": "content_block_delta", "index": index, "delta": delta,
+            })));
+        }
+        out.push_str(&sse_event(
+            &json!({"type": "content_block_stop", "index": index}),
+        ));
+    }
+    out.push_str(&sse_event(&json!({
+        "type": "message_delta",
+        "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+        "usage": {"output_tokens": usage.output_tokens},
+    })));
+    out.push_str(&sse_event(&json!({"type": "message_stop"})));
+    out
+}
+
+/// A Messages stream of one text block streamed as `deltas`, ending the turn.
+pub fn sse_messages_text(deltas: &[&str], usage: Option<TokenUsage>) -> String {
+    let pieces = deltas.iter().map(|d| (*d).to_owned()).collect();
+    sse_messages(&[MessagesBlock::Text(pieces)], "end_turn", usage)
+}
+
+/// A Messages stream of one `tool_use` block whose input arrives in `fragments`.
+pub fn sse_messages_tool_call(
+    call_id: &str,
+    name: &str,
+    fragments: &[&str],
+    usage: Option<TokenUsage>,
+) -> String {
+    let block = MessagesBlock::ToolUse(
+        call_id.to_owned(),
+        name.to_owned(),
+        fragments.iter().map(|f| (*f).to_owned()).collect(),
+    );
+    sse_messages(&[block], "tool_use", usage)
 }

@@ -91,7 +91,7 @@ fn the_key_is_read_from_the_environment_and_redacted_in_debug() {
         env_key: Some("CARGO_MANIFEST_DIR".into()),
         ..ProviderConfig::new("p", "http://127.0.0.1:1/v1", WireApi::Responses)
     };
-    let endpoint = Endpoint::new(&config, "responses").unwrap();
+    let endpoint = Endpoint::new(&config, "responses", Auth::Bearer, &[]).unwrap();
     assert_eq!(
         endpoint.key.as_ref().map(ApiKey::expose),
         Some(key.as_str())

@@ -32,6 +32,9 @@ struct Head<'a> {
     kind: Cow<'a, str>,
     #[serde(default)]
     delta: Option<String>,
+    /// Set on error events, whatever their shape (`{"error": {...}}` with no type, too).
+    #[serde(default)]
+    error: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -168,17 +171,34 @@ impl ResponsesDecoder {
                     .unwrap_or_else(|| "no reason given".to_owned());
                 Step::End(Err(ModelError::Incomplete(reason)))
             }
-            // A stream-level error event: the response will not complete.
-            "error" => {
-                let detail: ErrorDetail = parse(event.data)?;
-                let message = detail
-                    .message
-                    .unwrap_or_else(|| "no reason given".to_owned());
-                Step::End(Err(ModelError::Failed(message)))
+            // A stream-level error event, in any shape: the response will not complete.
+            "error" | "response.error" => {
+                let value: serde_json::Value = parse(event.data)?;
+                Step::End(Err(ModelError::Failed(error_text(&value))))
+            }
+            _ if head.error.as_ref().is_some_and(|e| !e.is_null()) => {
+                let value = serde_json::json!({ "error": head.error });
+                Step::End(Err(ModelError::Failed(error_text(&value))))
             }
             _ => Step::Nothing,
         })
     }
+}
+
+/// The message of an error event: `error.message`, `message`, or `error` as text.
+fn error_text(value: &serde_json::Value) -> String {
+    value
+        .pointer("/error/message")
+        .or_else(|| value.get("message"))
+        .or_else(|| value.get("error").filter(|e| e.is_string()))
+        .and_then(|m| m.as_str())
+        .map_or_else(
+            || match value.get("error") {
+                Some(e) if !e.is_null() => e.to_string(),
+                _ => "no reason given".to_owned(),
+            },
+            str::to_owned,
+        )
 }
 
 enum Step {

@@ -10,7 +10,7 @@ use session_state::{
 };
 
 use super::*;
-use crate::model::{ReasoningOptions, ToolSpec};
+use crate::model::{ModelEvent, ReasoningOptions, ToolSpec};
 use crate::sse::SseEvent;
 use crate::sse::driver::{Decoder, Pending};
 
@@ -39,13 +39,15 @@ fn request(reasoning: Option<ReasoningOptions>) -> ModelRequest {
         }]
         .into(),
         reasoning,
+        prompt_cache_key: None,
     }
 }
 
 #[test]
 fn the_body_carries_history_as_stored_and_the_fixed_fields() {
     let req = request(None);
-    let body: serde_json::Value = serde_json::from_slice(&request_body(&req).unwrap()).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&request_body(&req, false).unwrap()).unwrap();
     let history: serde_json::Value = serde_json::from_str(&req.input.to_json_array()).unwrap();
     assert_eq!(
         body,
@@ -62,6 +64,7 @@ fn the_body_carries_history_as_stored_and_the_fixed_fields() {
             }],
             "tool_choice": "auto",
             "parallel_tool_calls": false,
+            "include": ["reasoning.encrypted_content"],
             "store": false,
             "stream": true,
         })
@@ -69,9 +72,70 @@ fn the_body_carries_history_as_stored_and_the_fixed_fields() {
 }
 
 #[test]
+fn the_session_id_is_the_prompt_cache_key_and_store_true_asks_for_nothing_encrypted() {
+    let mut req = request(None);
+    req.prompt_cache_key = Some("sess-1".into());
+    let body: serde_json::Value =
+        serde_json::from_slice(&request_body(&req, true).unwrap()).unwrap();
+    assert_eq!(body["prompt_cache_key"], "sess-1");
+    assert_eq!(body["store"], true);
+    assert!(body.get("include").is_none());
+}
+
+#[test]
+fn empty_assistant_messages_and_unreadable_reasoning_are_not_replayed() {
+    let reasoning = |encrypted: Option<&str>| ResponseItem::Reasoning {
+        id: "rs_1".into(),
+        summary: vec![],
+        encrypted_content: encrypted.map(str::to_owned),
+    };
+    let history = ConversationHistory::from_items([
+        ResponseItem::user_text("hi"),
+        reasoning(None),
+        reasoning(Some("opaque")),
+        ResponseItem::assistant_text(""),
+        ResponseItem::assistant_text("hello"),
+    ]);
+    let mut req = request(None);
+    req.input = history.snapshot();
+    let body: serde_json::Value =
+        serde_json::from_slice(&request_body(&req, false).unwrap()).unwrap();
+    let input = body["input"].as_array().unwrap();
+    assert_eq!(input.len(), 3, "{input:?}");
+    assert_eq!(input[1]["encrypted_content"], "opaque");
+    assert_eq!(input[2]["content"][0]["text"], "hello");
+    // A server that stores responses can read reasoning back by its id.
+    let body: serde_json::Value =
+        serde_json::from_slice(&request_body(&req, true).unwrap()).unwrap();
+    assert_eq!(body["input"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn a_bare_error_object_or_an_error_event_of_any_shape_fails_the_response() {
+    for line in [
+        json!({"error": {"message": "quota exceeded", "type": "insufficient_quota"}}),
+        json!({"type": "error", "message": "quota exceeded"}),
+        json!({"type": "error", "error": {"message": "quota exceeded"}}),
+        json!({"type": "error", "code": "x", "message": "quota exceeded", "param": null}),
+    ] {
+        let (out, ended) = decode(&[
+            json!({"type": "response.output_text.delta", "delta": "par"}),
+            line.clone(),
+        ]);
+        assert!(ended, "{line}");
+        let last = out.back().unwrap();
+        assert_eq!(
+            last,
+            &Err(ModelError::Failed("quota exceeded".into())),
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn the_body_embeds_each_items_cached_json_byte_for_byte() {
     let req = request(None);
-    let body = String::from_utf8(request_body(&req).unwrap()).unwrap();
+    let body = String::from_utf8(request_body(&req, false).unwrap()).unwrap();
     assert!(body.contains(&format!(",\"input\":{},", req.input.to_json_array())));
 }
 
@@ -81,7 +145,8 @@ fn reasoning_options_ask_for_encrypted_reasoning() {
         effort: Some(ReasoningEffort::High),
         summary: Some(ReasoningSummary::Auto),
     }));
-    let body: serde_json::Value = serde_json::from_slice(&request_body(&req).unwrap()).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(&request_body(&req, false).unwrap()).unwrap();
     assert_eq!(
         body["reasoning"],
         json!({"effort": "high", "summary": "auto"})

@@ -13,6 +13,7 @@ fn request(history: ConversationHistory) -> ModelRequest {
         input: history.snapshot(),
         tools: std::sync::Arc::from([]),
         reasoning: None,
+        prompt_cache_key: None,
     }
 }
 

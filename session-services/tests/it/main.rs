@@ -2,6 +2,7 @@
 //! loopback HTTP server started by each test.
 
 mod chat;
+mod messages;
 mod notifier;
 mod recorder;
 mod responses;

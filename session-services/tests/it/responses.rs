@@ -60,6 +60,7 @@ fn request() -> ModelRequest {
         }]
         .into(),
         reasoning: None,
+        prompt_cache_key: None,
     }
 }
 
@@ -209,6 +210,7 @@ async fn the_request_has_the_expected_shape() {
             }],
             "tool_choice": "auto",
             "parallel_tool_calls": false,
+            "include": ["reasoning.encrypted_content"],
             "store": false,
             "stream": true,
         })
@@ -231,35 +233,35 @@ async fn extra_headers_are_sent() {
 }
 
 #[tokio::test]
-async fn a_429_is_retried_after_the_servers_retry_after_then_succeeds() {
+async fn a_429_is_one_attempt_that_carries_the_servers_retry_after() {
     let server = start(vec![
         MockResponse::json(429, r#"{"error":{"message":"slow down"}}"#)
             .header("retry-after-ms", "30"),
-        MockResponse::sse(sse_responses_text(&["ok"], None)),
+        MockResponse::sse(sse_responses_text(&["never"], None)),
     ])
     .await;
-    // The backoff alone would wait a minute: only honouring the header finishes in time.
-    let config = ProviderConfig {
-        retry_base_delay_ms: 60_000,
-        ..provider(&server)
-    };
-    let events = run(&config).await.unwrap();
-    assert!(
-        matches!(events.last(), Some(Ok(ModelEvent::Completed { .. }))),
-        "{events:?}"
+    let err = run(&provider(&server)).await.unwrap_err();
+    assert_eq!(
+        err,
+        ModelError::Http {
+            status: 429,
+            message: "slow down".into(),
+            retry_after: Some(Duration::from_millis(30)),
+        }
     );
-    assert_eq!(server.requests().len(), 2);
+    assert!(err.is_retryable());
+    assert_eq!(
+        server.requests().len(),
+        1,
+        "the core retries, not the client"
+    );
 }
 
 #[tokio::test]
-async fn a_server_error_is_retried_until_retries_run_out() {
+async fn a_server_error_is_one_attempt_with_the_servers_message() {
     let body = r#"{"error":{"message":"upstream exploded"}}"#;
     let server = start((0..5).map(|_| MockResponse::json(500, body)).collect()).await;
-    let config = ProviderConfig {
-        request_max_retries: 3,
-        ..provider(&server)
-    };
-    let err = run(&config).await.unwrap_err();
+    let err = run(&provider(&server)).await.unwrap_err();
     assert_eq!(
         err,
         ModelError::Http {
@@ -269,7 +271,35 @@ async fn a_server_error_is_retried_until_retries_run_out() {
         }
     );
     assert!(err.to_string().contains("500"), "{err}");
-    assert_eq!(server.requests().len(), 4);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_json_error_body_where_the_stream_was_expected_fails_with_its_message() {
+    let server = start(vec![MockResponse::json(
+        200,
+        r#"{"error":{"message":"context length exceeded"}}"#,
+    )])
+    .await;
+    let err = run(&provider(&server)).await.unwrap_err();
+    assert_eq!(err, ModelError::Failed("context length exceeded".into()));
+    assert!(!err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_bare_error_line_mid_stream_fails_at_once_with_its_message() {
+    let body = format!(
+        "{}data: {}\n\n",
+        sse_event(&json!({"type": "response.output_text.delta", "delta": "partial"})),
+        json!({"error": {"message": "model overloaded", "code": 503}})
+    );
+    let server = start(vec![MockResponse::sse(body).hang_after_body()]).await;
+    let events = run(&provider(&server)).await.unwrap();
+    assert_eq!(
+        events.last(),
+        Some(&Err(ModelError::Failed("model overloaded".into()))),
+        "{events:?}"
+    );
 }
 
 #[tokio::test]
@@ -292,7 +322,7 @@ async fn a_client_error_fails_at_once_with_the_servers_message() {
 }
 
 #[tokio::test]
-async fn a_refused_connection_is_a_transport_error_after_the_retries() {
+async fn a_refused_connection_is_a_retryable_transport_error() {
     let port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
