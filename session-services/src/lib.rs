@@ -24,8 +24,6 @@ mod shell_process;
 mod chat;
 mod http_retry;
 mod messages;
-#[cfg(any(test, feature = "mocks"))]
-mod mock_server;
 mod notifier_command;
 mod provider;
 mod recorder_jsonl;
@@ -78,16 +76,6 @@ pub mod mocks {
     pub use crate::recorder::MockRecorder;
     pub use crate::sandbox::MockSandbox;
     pub use crate::shell::MockShell;
-}
-
-/// A loopback HTTP server playing a model provider, for tests and benches (feature `mocks`).
-#[cfg(any(test, feature = "mocks"))]
-pub mod testing {
-    pub use crate::mock_server::{
-        MessagesBlock, MockResponse, MockServer, RecordedRequest, sse_chat_text,
-        sse_chat_tool_call, sse_event, sse_messages, sse_messages_text, sse_messages_tool_call,
-        sse_responses_text, sse_responses_tool_call,
-    };
 }
 
 /// Entry points for the fuzz targets (feature `fuzzing`); not a stable API.

@@ -1,10 +1,11 @@
 //! Compaction through the façade: a manual `compact` turn, automatic compaction past a token
 //! limit (mid-turn and when it does not help), and `AutoCompact::Off`.
 
-use session_core::services::{RolloutItem, ScriptedResponse};
+use session_core::services::{ModelEvent, RolloutItem, ScriptedResponse};
 use session_core::{AskForApproval, AutoCompact, EventMsg, Op, ResponseItem};
+use session_testkit::{FakeRun, FakeShell};
 
-use crate::support::{FakeRun, FakeShell, Harness, config, user_texts};
+use crate::support::{Harness, config, next_request, user_texts};
 
 const SUMMARY_PROMPT_START: &str = "Summarize the conversation so far";
 const SUMMARY_PREFIX: &str = "Summary of the conversation before compaction:\n";
@@ -110,23 +111,26 @@ async fn manual_compact_replaces_history_with_context_user_messages_and_the_summ
 
 #[tokio::test]
 async fn compact_while_a_turn_runs_is_refused_with_an_error() {
-    let mut h = Harness::start(
-        vec![
-            ScriptedResponse::new()
-                .text("slow", 1)
-                .delay(std::time::Duration::from_millis(300)),
-        ],
-        AskForApproval::Never,
-    )
-    .await;
+    let (mut h, mut model) =
+        Harness::start_by_hand(config(AskForApproval::Never), FakeShell::with(&[])).await;
     h.session.user_input("go").await.unwrap();
+    // The model's answer stays open until the refusal is seen: the turn surely still runs.
+    let answer = next_request(&mut model).await.stream();
+    answer.send(ModelEvent::OutputTextDelta("slow".into()));
     h.until("agent_message_delta").await;
     let compact = h.session.submit(Op::Compact).await.unwrap();
     let err = h.until("error").await;
     assert_eq!(err.id, compact);
+    answer.send(ModelEvent::OutputItemDone(ResponseItem::assistant_text(
+        "slow",
+    )));
+    answer.complete();
     h.until_turn_ends().await;
-    assert_eq!(h.model.requests().len(), 1, "no summary was requested");
     h.finish().await;
+    assert!(
+        model.try_next_request().is_none(),
+        "no summary was requested"
+    );
 }
 
 #[tokio::test]

@@ -10,8 +10,9 @@ use session_core::{
     AskForApproval, EventMsg, InputItem, Op, ReviewDecision, SandboxPolicy, Session, SessionError,
     TurnContextOverride,
 };
+use session_testkit::FakeShell;
 
-use crate::support::{FakeShell, Harness, Ports, config, eventually};
+use crate::support::{Harness, Ports, config, eventually};
 
 #[tokio::test]
 async fn a_final_model_failure_reports_an_error_then_completes_and_the_next_input_works() {

@@ -11,15 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use session_core::services::testing::{
-    MockResponse, MockServer, sse_event, sse_responses_text, sse_responses_tool_call,
-};
 use session_core::services::{
     MemoryFileSystem, MemoryRecorder, ProviderConfig, ResponsesClient, SessionServices, WireApi,
 };
 use session_core::{AskForApproval, AutoCompact, Event, EventMsg, Session, SessionConfig};
+use session_testkit::{
+    FakeShell, MockResponse, MockServer, sse_event, sse_responses_text, sse_responses_tool_call,
+};
 
-use crate::support::{FakeShell, check_invariants, check_recording};
+use crate::support::{check_invariants, check_recording};
 
 /// How patient the client and the session are in a test.
 #[derive(Debug, Clone, Copy)]

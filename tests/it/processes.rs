@@ -278,9 +278,16 @@ async fn an_interrupted_flood_leaves_the_model_a_bounded_partial_output() {
     )
     .await;
     h.session.user_input("flood forever").await.unwrap();
-    h.until("exec_command_output_delta").await;
-    // Let it print a good many megabytes first.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Interrupt once it has printed many times the model's budget (and less than the core
+    // streams as events, so the deltas keep coming until then).
+    let mut printed = 0;
+    while printed < 50 * MODEL_BUDGET {
+        if let EventMsg::ExecCommandOutputDelta { chunk, .. } =
+            h.until("exec_command_output_delta").await.msg
+        {
+            printed += chunk.len();
+        }
+    }
     h.session.interrupt().await.unwrap();
     h.until_turn_ends().await;
     h.session.user_input("and?").await.unwrap();

@@ -8,17 +8,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use session_core::services::testing::{
-    MessagesBlock, MockResponse, MockServer, sse_chat_text, sse_chat_tool_call, sse_event,
-    sse_messages, sse_messages_text, sse_messages_tool_call, sse_responses_text,
-    sse_responses_tool_call,
-};
 use session_core::services::{
     MemoryFileSystem, MemoryRecorder, ProviderConfig, SessionServices, WireApi,
 };
 use session_core::{AskForApproval, AutoCompact, EventMsg, Session, SessionConfig, TokenUsage};
+use session_testkit::{
+    FakeShell, MessagesBlock, MockResponse, MockServer, sse_chat_text, sse_chat_tool_call,
+    sse_event, sse_messages, sse_messages_text, sse_messages_tool_call, sse_responses_text,
+    sse_responses_tool_call,
+};
 
-use crate::support::{FakeShell, check_invariants};
+use crate::support::check_invariants;
 
 const APIS: [WireApi; 3] = [WireApi::Responses, WireApi::Chat, WireApi::Messages];
 

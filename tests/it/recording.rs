@@ -8,8 +8,9 @@ use mockall::Sequence;
 use session_core::services::mocks::MockRecorder;
 use session_core::services::{RolloutItem, ScriptedModel, ScriptedResponse, SessionServices};
 use session_core::{AskForApproval, EventMsg, ResponseItem, Session};
+use session_testkit::FakeShell;
 
-use crate::support::{FakeShell, WAIT, config};
+use crate::support::{WAIT, config};
 
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -194,7 +195,7 @@ async fn an_interrupted_turn_records_the_closed_call_and_the_note_before_turn_ab
         l.lock().unwrap().push("shutdown".to_owned());
         Ok(())
     });
-    let shell = FakeShell::with(&[("make", crate::support::FakeRun::Hang("working\n".into()))]);
+    let shell = FakeShell::with(&[("make", session_testkit::FakeRun::Hang("working\n".into()))]);
     let model = Arc::new(ScriptedModel::new([
         ScriptedResponse::new().shell_call("c1", &["make"])
     ]));

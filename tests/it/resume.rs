@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use session_core::services::{JsonlRecorder, ScriptedResponse, read_recording};
 use session_core::{AskForApproval, EventMsg, ReviewDecision};
+use session_testkit::FakeShell;
 
-use crate::support::{FakeShell, Harness, Ports, config, tool_outputs};
+use crate::support::{Harness, Ports, config, tool_outputs};
 
 fn ports(home: &Path, shell: &Arc<FakeShell>) -> Ports {
     Ports {

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use session_core::services::{ExecSandbox, FakeSandbox, ScriptedResponse};
 use session_core::{AskForApproval, EventMsg, ReviewDecision, SandboxPolicy};
+use session_testkit::{FakeRun, FakeShell};
 
-use crate::support::{FakeRun, FakeShell, Harness, Ports, config, tool_outputs};
+use crate::support::{Harness, Ports, config, tool_outputs};
 
 /// Where a run went, as the fake shell saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

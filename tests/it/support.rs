@@ -1,122 +1,22 @@
-//! Test support: a session wired to a scripted model and fakes, an event reader with timeouts,
-//! the "shape" renderer for snapshots, and the one checker of DESIGN.md's invariants that every
-//! scenario runs on its events and recording.
+//! Test support: a session wired to a scripted model (or one the test answers by hand) and
+//! fakes, an event reader with timeouts, the "shape" renderer for snapshots, and the one checker
+//! of DESIGN.md's invariants that every scenario runs on its events and recording. The fakes
+//! other crates' tests could share live in `session-testkit`, not here.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use session_core::services::{
-    ExecChunk, ExecEnd, ExecOutput, ExecRequest, ExecSandbox, FakeSandbox, FileSystem,
-    MemoryFileSystem, MemoryRecorder, Notifier, Recorder, RolloutItem, Sandbox, ScriptedModel,
-    ScriptedResponse, SessionServices, Shell, ShellError, UserShell,
+    FileSystem, MemoryFileSystem, MemoryRecorder, ModelClient, Notifier, Recorder, RolloutItem,
+    Sandbox, ScriptedModel, ScriptedResponse, SessionServices, Shell,
 };
 use session_core::{AskForApproval, AutoCompact, Event, EventMsg, Session, SessionConfig};
-use session_state::{CancelToken, ConversationHistory, ExecOutputStream};
-use tokio::sync::mpsc;
+use session_state::ConversationHistory;
+use session_testkit::{FakeShell, HandleModel, ModelHandle, PendingRequest};
 
 /// How long any single wait may take before the test fails instead of hanging.
 pub const WAIT: Duration = Duration::from_secs(20);
-
-/// What the fake shell does for a command.
-#[derive(Debug, Clone)]
-pub enum FakeRun {
-    /// Print this and exit with this code.
-    Output(String, i32),
-    /// Print this, then run until cancelled.
-    Hang(String),
-    /// Fail as the sandbox would (see `FakeSandbox::DENIAL`) when confined; when not, print
-    /// this and succeed.
-    DeniedWhenConfined(String),
-}
-
-/// A shell that never starts a process: it answers from a table and records every call.
-#[derive(Debug, Default)]
-pub struct FakeShell {
-    pub runs: Mutex<Vec<Vec<String>>>,
-    /// The confinement of each run, in order.
-    pub sandboxes: Mutex<Vec<ExecSandbox>>,
-    pub plan: Mutex<HashMap<String, FakeRun>>,
-}
-
-impl FakeShell {
-    pub fn with(plan: &[(&str, FakeRun)]) -> Arc<Self> {
-        let s = Self::default();
-        {
-            let mut p = s.plan.lock().unwrap();
-            for (k, v) in plan {
-                p.insert((*k).to_owned(), v.clone());
-            }
-        }
-        Arc::new(s)
-    }
-
-    pub fn runs(&self) -> Vec<Vec<String>> {
-        self.runs.lock().unwrap().clone()
-    }
-
-    pub fn sandboxes(&self) -> Vec<ExecSandbox> {
-        self.sandboxes.lock().unwrap().clone()
-    }
-}
-
-#[async_trait::async_trait]
-impl Shell for FakeShell {
-    fn user_shell(&self) -> UserShell {
-        UserShell {
-            path: "/bin/sh".into(),
-        }
-    }
-
-    async fn run(
-        &self,
-        request: ExecRequest,
-        output: Option<mpsc::Sender<ExecChunk>>,
-        cancel: CancelToken,
-    ) -> Result<ExecOutput, ShellError> {
-        self.runs.lock().unwrap().push(request.argv.clone());
-        self.sandboxes.lock().unwrap().push(request.sandbox.clone());
-        let key = request.argv.join(" ");
-        let plan = self
-            .plan
-            .lock()
-            .unwrap()
-            .get(&key)
-            .cloned()
-            .unwrap_or(FakeRun::Output(format!("ran {key}\n"), 0));
-        let (text, code, hang) = match plan {
-            FakeRun::Output(t, c) => (t, c, false),
-            FakeRun::Hang(t) => (t, -1, true),
-            FakeRun::DeniedWhenConfined(_) if request.sandbox.is_confined() => {
-                (format!("{}\n", FakeSandbox::DENIAL), 1, false)
-            }
-            FakeRun::DeniedWhenConfined(t) => (t, 0, false),
-        };
-        if let Some(tx) = &output {
-            let _ = tx
-                .send(ExecChunk {
-                    stream: ExecOutputStream::Stdout,
-                    bytes: text.clone().into_bytes(),
-                })
-                .await;
-        }
-        if hang {
-            cancel.cancelled().await;
-        }
-        Ok(ExecOutput {
-            exit_code: code,
-            stdout: text.clone(),
-            stderr: String::new(),
-            aggregated_output: text,
-            duration: Duration::from_millis(5),
-            end: if hang {
-                ExecEnd::Cancelled
-            } else {
-                ExecEnd::Exited
-            },
-        })
-    }
-}
 
 /// A session with its fakes and every event read so far.
 pub struct Harness {
@@ -134,6 +34,8 @@ pub struct Harness {
 /// Ports that replace the harness's fakes; `None` keeps the fake.
 #[derive(Default)]
 pub struct Ports {
+    /// A model in place of the scripted one (whose requests then stay empty).
+    pub model: Option<Arc<dyn ModelClient>>,
     pub recorder: Option<Arc<dyn Recorder>>,
     pub shell: Option<Arc<dyn Shell>>,
     pub fs: Option<Arc<dyn FileSystem>>,
@@ -182,6 +84,21 @@ impl Harness {
         Self::open(responses, config, FakeShell::with(&[]), ports, Start::Spawn).await
     }
 
+    /// A new session whose model the test answers by hand through the returned handle.
+    pub async fn start_by_hand(
+        config: SessionConfig,
+        shell: Arc<FakeShell>,
+    ) -> (Self, ModelHandle) {
+        let (model, handle) = HandleModel::new();
+        let ports = Ports {
+            model: Some(Arc::new(model)),
+            shell: Some(shell.clone()),
+            ..Ports::default()
+        };
+        let h = Self::open(Vec::new(), config, shell, ports, Start::Spawn).await;
+        (h, handle)
+    }
+
     /// Resume the recording at `path` with these ports (a recorder that can read it must be
     /// among them).
     pub async fn resume_with_services(
@@ -211,7 +128,7 @@ impl Harness {
         let recorder = Arc::new(MemoryRecorder::new());
         let fs = Arc::new(MemoryFileSystem::new());
         let records_in_memory = ports.recorder.is_none();
-        let mut builder = SessionServices::builder(model.clone())
+        let mut builder = SessionServices::builder(ports.model.unwrap_or_else(|| model.clone()))
             .recorder(ports.recorder.unwrap_or_else(|| recorder.clone()))
             .shell(ports.shell.unwrap_or_else(|| shell.clone()))
             .fs(ports.fs.unwrap_or_else(|| fs.clone()));
@@ -526,6 +443,14 @@ pub fn tool_outputs(req: &session_core::services::ModelRequest) -> Vec<String> {
             _ => None,
         })
         .collect()
+}
+
+/// The next request of a model answered by hand; fails the test after [`WAIT`].
+pub async fn next_request(handle: &mut ModelHandle) -> PendingRequest {
+    tokio::time::timeout(WAIT, handle.next_request())
+        .await
+        .expect("timed out waiting for a model request")
+        .expect("the session dropped its model")
 }
 
 /// Poll `done` until it holds; fails the test after [`WAIT`]. For effects that happen on

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
-use session_core::services::ScriptedResponse;
-use session_core::{AskForApproval, EventMsg, Op, ReviewDecision, TurnAbortReason};
+use session_core::services::{ModelEvent, ScriptedResponse};
+use session_core::{AskForApproval, EventMsg, Op, ResponseItem, ReviewDecision, TurnAbortReason};
+use session_testkit::{FakeRun, FakeShell};
 
-use crate::support::{FakeRun, FakeShell, Harness, config, tool_outputs, user_texts};
+use crate::support::{Harness, config, next_request, tool_outputs, user_texts};
 
 #[tokio::test]
 async fn plain_text_turn_streams_deltas_and_completes() {
@@ -231,43 +232,48 @@ async fn interrupt_during_a_command_ends_it_and_keeps_its_partial_output() {
 
 #[tokio::test]
 async fn input_queued_mid_turn_reaches_the_next_model_request() {
-    let shell = FakeShell::with(&[]);
-    let mut h = Harness::start_with(
-        vec![
-            ScriptedResponse::new()
-                .delay(Duration::from_millis(300))
-                .shell_call("c1", &["ls"]),
-            ScriptedResponse::new().text("saw both", 1),
-        ],
-        config(AskForApproval::Untrusted),
-        shell,
-    )
-    .await;
+    let (mut h, mut model) =
+        Harness::start_by_hand(config(AskForApproval::Untrusted), FakeShell::with(&[])).await;
     h.session.user_input("first").await.unwrap();
-    h.until("task_started").await;
+    // The first request waits for its answer while the second input is queued.
+    let first = next_request(&mut model).await;
     h.session.user_input("second").await.unwrap();
+    queued(&mut h).await;
+    first.play(ScriptedResponse::new().shell_call("c1", &["ls"]));
+    let next = next_request(&mut model).await;
+    let texts = user_texts(next.request());
+    next.request().input.check_well_formed().unwrap();
+    next.play(ScriptedResponse::new().text("saw both", 1));
     h.until_turn_ends().await;
-    let texts = user_texts(&h.model.requests()[1]);
     assert!(texts.contains(&"second".to_owned()), "{texts:?}");
     let shape = h.finish().await;
     assert_eq!(shape.matches("task_started").count(), 1);
 }
 
+/// Waits until the session has handled every submission made so far: it handles them in order,
+/// so once a `get_path` made after them is answered, queued input is in the turn's state.
+async fn queued(h: &mut Harness) {
+    let probe = h.session.submit(Op::GetPath).await.unwrap();
+    let answered = h.until("conversation_path").await;
+    assert_eq!(answered.id, probe);
+}
+
 #[tokio::test]
 async fn input_queued_during_the_last_request_starts_a_new_turn() {
-    let mut h = Harness::start(
-        vec![
-            ScriptedResponse::new()
-                .text("one", 1)
-                .delay(Duration::from_millis(300)),
-            ScriptedResponse::new().text("two", 1),
-        ],
-        AskForApproval::Untrusted,
-    )
-    .await;
+    let (mut h, mut model) =
+        Harness::start_by_hand(config(AskForApproval::Untrusted), FakeShell::with(&[])).await;
     let first = h.session.user_input("first").await.unwrap();
+    // The last request of the turn stays open until the second input is queued.
+    let answer = next_request(&mut model).await.stream();
+    answer.send_all([
+        ModelEvent::Created,
+        ModelEvent::OutputTextDelta("one".into()),
+        ModelEvent::OutputItemDone(ResponseItem::assistant_text("one")),
+    ]);
     h.until("agent_message_delta").await;
     let second = h.session.user_input("second").await.unwrap();
+    queued(&mut h).await;
+    answer.complete();
     let end = h.until_turn_ends().await;
     assert_eq!(end.id, first);
     let started = h.until("task_started").await;
@@ -275,6 +281,11 @@ async fn input_queued_during_the_last_request_starts_a_new_turn() {
         started.id, second,
         "the queued input's submission owns the new turn"
     );
+    let next = model
+        .play_next(ScriptedResponse::new().text("two", 1))
+        .await
+        .unwrap();
+    assert!(user_texts(&next).contains(&"second".to_owned()));
     let end = h.until_turn_ends().await;
     assert_eq!(
         end.msg,

@@ -19,6 +19,7 @@ const SERVICES: &str = "session-services";
 const CORE: &str = "session-core";
 const CLI: &str = "session-cli";
 const TESTS: &str = "session-tests";
+const TESTKIT: &str = "session-testkit";
 const XTASK: &str = "xtask";
 
 /// One row of DESIGN.md's crate table.
@@ -58,11 +59,22 @@ const LAYERS: &[Layer] = &[
         may_depend_on: &[STATE, SERVICES, CORE, CLI],
     },
     Layer {
+        name: TESTKIT,
+        rank: Some(2),
+        may_depend_on: &[STATE, SERVICES],
+    },
+    Layer {
         name: XTASK,
         rank: None,
         may_depend_on: &[],
     },
 ];
+
+/// The crates that may dev-depend on `session-testkit`. It sits beside the stack: it builds on
+/// state and services as core does, but only tests use it, so these crates may dev-depend on it
+/// although it is not below all of them. No layer lists it in `may_depend_on`: as a normal or
+/// build dependency it is always an error, so no library or binary ships a test server.
+const TESTKIT_USERS: &[&str] = &[SERVICES, CORE, CLI, TESTS];
 
 /// The only direct normal dependencies `session-state` may have. A new one needs a design reason
 /// and its own commit that updates this list.
@@ -92,7 +104,7 @@ const IO_CRATES: &[&str] = &[
 ];
 
 /// Library crates, which never print: only `session-cli` (and xtask) write to the terminal.
-const LIBRARIES: &[&str] = &[STATE, SERVICES, CORE];
+const LIBRARIES: &[&str] = &[STATE, SERVICES, CORE, TESTKIT];
 
 /// Which rule a violation breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -207,7 +219,16 @@ fn check_edges(metadata: &Metadata, out: &mut Vec<Violation>) {
             let subject = format!("{} -> {}", from.name, to.name);
             match dep.kind {
                 DepKind::Normal | DepKind::Build => {
-                    if !from.may_depend_on.contains(&to.name) {
+                    if to.name == TESTKIT {
+                        out.push(Violation {
+                            rule: Rule::Edge,
+                            subject,
+                            message: format!(
+                                "{} must not depend on testkit: it is test support, a dev-dependency only",
+                                short(from.name)
+                            ),
+                        });
+                    } else if !from.may_depend_on.contains(&to.name) {
                         out.push(Violation {
                             rule: Rule::Edge,
                             subject,
@@ -216,6 +237,19 @@ fn check_edges(metadata: &Metadata, out: &mut Vec<Violation>) {
                                 short(from.name),
                                 short(to.name),
                                 allowed_list(from)
+                            ),
+                        });
+                    }
+                }
+                DepKind::Dev if to.name == TESTKIT => {
+                    if !TESTKIT_USERS.contains(&from.name) {
+                        out.push(Violation {
+                            rule: Rule::DevEdge,
+                            subject: format!("{subject} (dev)"),
+                            message: format!(
+                                "{} must not dev-depend on testkit: only {} may",
+                                short(from.name),
+                                TESTKIT_USERS.join(", ")
                             ),
                         });
                     }

@@ -4,9 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use session_services::testing::{
-    MockResponse, sse_event, sse_responses_text, sse_responses_tool_call,
-};
+use session_testkit::{MockResponse, sse_event, sse_responses_text, sse_responses_tool_call};
 
 use crate::support::{Mock, Sandbox, usage, with_args};
 
@@ -109,7 +107,7 @@ fn ctrl_c_interrupts_the_running_turn_and_returns_to_the_prompt() {
         MockResponse::sse(sse_responses_tool_call(
             "call_sleep",
             "shell",
-            r#"{"command":["sleep","30"]}"#,
+            r#"{"command":["sh","-c","echo running; exec sleep 30"]}"#,
             None,
         )),
         MockResponse::sse(sse_responses_text(&["Still here."], None)),
@@ -117,8 +115,8 @@ fn ctrl_c_interrupts_the_running_turn_and_returns_to_the_prompt() {
     let sandbox = Sandbox::new();
     let mut chat = sandbox.spawn(&with_args(&mock, "responses", &["chat", "--full-auto"]));
     chat.send("sleep for a while");
-    chat.expect_stdout("$ sleep 30\n");
-    std::thread::sleep(Duration::from_millis(100));
+    // The command's own output: it is running for real, not just announced.
+    chat.expect_stdout("running\n");
     chat.interrupt();
     chat.expect_stderr("turn interrupted");
     chat.expect_stderr("> ");

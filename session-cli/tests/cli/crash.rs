@@ -19,8 +19,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use session_services::testing::{MockResponse, sse_responses_text, sse_responses_tool_call};
 use session_services::{Script, ScriptedResponse, read_recording};
+use session_testkit::{MockResponse, sse_responses_text, sse_responses_tool_call};
 
 use self::check::Lines;
 use crate::support::{Mock, Running, Sandbox, events_of, is, kind, session_id, usage, with_args};

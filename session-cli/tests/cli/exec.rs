@@ -1,13 +1,10 @@
 //! `session exec` in human mode against mock servers, the demo, and Ctrl-C.
 
-use std::time::Duration;
-
-use session_services::testing::{
+use session_core::EventMsg;
+use session_testkit::{
     MockResponse, sse_chat_text, sse_chat_tool_call, sse_event, sse_messages_text,
     sse_messages_tool_call, sse_responses_text, sse_responses_tool_call,
 };
-
-use session_core::EventMsg;
 
 use crate::support::{Mock, Sandbox, events_of, usage, with_args};
 
@@ -268,7 +265,7 @@ fn ctrl_c_kills_a_running_command_and_exits_130() {
     let mock = Mock::start(vec![MockResponse::sse(sse_responses_tool_call(
         "call_sleep",
         "shell",
-        r#"{"command":["sleep","30"]}"#,
+        r#"{"command":["sh","-c","echo running; exec sleep 30"]}"#,
         None,
     ))]);
     let sandbox = Sandbox::new();
@@ -277,9 +274,8 @@ fn ctrl_c_kills_a_running_command_and_exits_130() {
         "responses",
         &["exec", "--full-auto", "wait a bit"],
     ));
-    running.expect_stdout("$ sleep 30\n");
-    // Give the command a moment to be running for real.
-    std::thread::sleep(Duration::from_millis(100));
+    // The command's own output: it is running for real, not just announced.
+    running.expect_stdout("running\n");
     running.interrupt();
     let out = running.wait();
     assert_eq!(out.code, Some(130), "{out:?}");

@@ -1,7 +1,7 @@
 //! `session exec --json`: protocol events on stdout and nothing else.
 
 use session_core::EventMsg;
-use session_services::testing::{MockResponse, sse_responses_text, sse_responses_tool_call};
+use session_testkit::{MockResponse, sse_responses_text, sse_responses_tool_call};
 
 use crate::support::{Mock, Sandbox, events_of, kind, usage, with_args};
 

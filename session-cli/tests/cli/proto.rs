@@ -1,9 +1,7 @@
 //! `session proto`: submissions on stdin, events on stdout.
 
-use std::time::Duration;
-
 use session_core::EventMsg;
-use session_services::testing::{MockResponse, sse_responses_text, sse_responses_tool_call};
+use session_testkit::{MockResponse, sse_responses_text, sse_responses_tool_call};
 
 use crate::support::{Mock, Sandbox, is, with_args};
 
@@ -61,7 +59,7 @@ fn proto_interrupt_kills_the_running_command_and_aborts_the_turn() {
     let mock = Mock::start(vec![MockResponse::sse(sse_responses_tool_call(
         "call_sleep",
         "shell",
-        r#"{"command":["sleep","30"]}"#,
+        r#"{"command":["sh","-c","echo running; exec sleep 30"]}"#,
         None,
     ))]);
     let sandbox = Sandbox::new();
@@ -72,7 +70,8 @@ fn proto_interrupt_kills_the_running_command_and_aborts_the_turn() {
     ));
     proto.send(r#"{"id":"t","op":{"type":"user_input","items":[{"type":"text","text":"sleep"}]}}"#);
     proto.expect_event(is("exec_command_begin"));
-    std::thread::sleep(Duration::from_millis(100));
+    // The command's own output: it is running for real, not just announced.
+    proto.expect_event(is("exec_command_output_delta"));
     proto.send(r#"{"id":"stop","op":{"type":"interrupt"}}"#);
     let (aborted, before) = proto.expect_event(is("turn_aborted"));
     assert_eq!(aborted.id, "t");

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use session_services::testing::{MockResponse, sse_responses_text};
+use session_testkit::{MockResponse, sse_responses_text};
 
 use crate::support::{Mock, Sandbox, events_of, session_id, with_args};
 

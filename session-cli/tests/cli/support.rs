@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use session_core::{Event, EventMsg, TokenUsage};
-use session_services::testing::{MockResponse, MockServer, RecordedRequest};
+use session_testkit::{MockResponse, MockServer, RecordedRequest};
 
 /// The longest any single wait may take before the test fails.
 pub const TIMEOUT: Duration = Duration::from_secs(20);

@@ -8,10 +8,10 @@ use serde_json::json;
 use session_state::{ConversationHistory, ReasoningEffort, ResponseItem, TokenUsage};
 
 use super::*;
-use crate::mock_server::{MessagesBlock, sse_messages};
 use crate::model::{ModelEvent, ReasoningOptions, ToolSpec};
 use crate::sse::driver::{Decoder, Pending};
 use crate::sse::{SseEvent, SseParser};
+use session_testkit::{MessagesBlock, sse_messages};
 
 fn request(items: Vec<ResponseItem>) -> ModelRequest {
     ModelRequest {

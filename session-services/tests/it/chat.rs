@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use session_services::testing::{MockResponse, MockServer, sse_chat_text, sse_chat_tool_call};
 use session_services::{
     ChatCompletionsClient, ModelError, ModelEvent, ModelRequest, ModelStream, ProviderConfig,
     ToolSpec, WireApi,
 };
 use session_state::{ConversationHistory, ResponseItem, TokenUsage};
+use session_testkit::{MockResponse, MockServer, sse_chat_text, sse_chat_tool_call};
 
 /// Fails the test instead of hanging it.
 async fn within<F: Future>(f: F) -> F::Output {

@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use session_services::testing::{
-    MessagesBlock, MockResponse, MockServer, sse_messages, sse_messages_text,
-    sse_messages_tool_call,
-};
 use session_services::{
     ANTHROPIC_VERSION, MessagesClient, ModelError, ModelEvent, ModelRequest, ModelStream,
     ProviderConfig, ToolSpec, WireApi,
 };
 use session_state::{ConversationHistory, ResponseItem, TokenUsage};
+use session_testkit::{
+    MessagesBlock, MockResponse, MockServer, sse_messages, sse_messages_text,
+    sse_messages_tool_call,
+};
 
 /// Fails the test instead of hanging it.
 async fn within<F: Future>(f: F) -> F::Output {

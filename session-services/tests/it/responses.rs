@@ -9,14 +9,14 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::json;
-use session_services::testing::{
-    MockResponse, MockServer, sse_event, sse_responses_text, sse_responses_tool_call,
-};
 use session_services::{
     ModelError, ModelEvent, ModelRequest, ModelStream, ProviderConfig, ToolSpec, WireApi,
 };
 use session_state::{
     ContentItem, ConversationHistory, RateLimitSnapshot, RateLimitWindow, ResponseItem, TokenUsage,
+};
+use session_testkit::{
+    MockResponse, MockServer, sse_event, sse_responses_text, sse_responses_tool_call,
 };
 
 /// Fails the test instead of hanging it.

@@ -378,6 +378,91 @@ fn services_dev_depending_on_core_is_reported() {
     assert_eq!(violations[0].rule, Rule::DevEdge);
 }
 
+/// Adds `session-testkit` to the workspace, built on state and services as in the real one.
+fn add_testkit(fixture: &mut Value) {
+    add_package(fixture, "session-testkit");
+    fixture["workspace_members"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("ws#session-testkit"));
+    add_dep(fixture, "session-testkit", "session-state", None, &[]);
+    add_dep(fixture, "session-testkit", "session-services", None, &[]);
+}
+
+#[test]
+fn testkit_as_a_dev_dependency_of_services_core_cli_and_tests_is_allowed() {
+    let mut fixture = clean();
+    add_testkit(&mut fixture);
+    for user in [
+        "session-services",
+        "session-core",
+        "session-cli",
+        "session-tests",
+    ] {
+        add_dep(&mut fixture, user, "session-testkit", Some("dev"), &[]);
+    }
+    assert_eq!(
+        lines(&run_check(&fixture, &SourceView::default())),
+        Vec::<String>::new()
+    );
+}
+
+#[test]
+fn testkit_as_a_normal_dependency_is_reported_even_where_a_dev_edge_is_allowed() {
+    let mut fixture = clean();
+    add_testkit(&mut fixture);
+    add_dep(&mut fixture, "session-cli", "session-testkit", None, &[]);
+    add_dep(
+        &mut fixture,
+        "session-core",
+        "session-testkit",
+        Some("build"),
+        &[],
+    );
+    let violations = run_check(&fixture, &SourceView::default());
+    assert_eq!(
+        lines(&violations),
+        [
+            "session-cli -> session-testkit: cli must not depend on testkit: it is test support, a dev-dependency only",
+            "session-core -> session-testkit: core must not depend on testkit: it is test support, a dev-dependency only",
+        ]
+    );
+    assert!(violations.iter().all(|v| v.rule == Rule::Edge));
+}
+
+#[test]
+fn state_dev_depending_on_testkit_is_reported() {
+    let mut fixture = clean();
+    add_testkit(&mut fixture);
+    add_dep(
+        &mut fixture,
+        "session-state",
+        "session-testkit",
+        Some("dev"),
+        &[],
+    );
+    let violations = run_check(&fixture, &SourceView::default());
+    assert_eq!(
+        lines(&violations),
+        [
+            "session-state -> session-testkit (dev): state must not dev-depend on testkit: only session-services, session-core, session-cli, session-tests may"
+        ]
+    );
+    assert_eq!(violations[0].rule, Rule::DevEdge);
+}
+
+#[test]
+fn testkit_printing_is_reported_as_in_any_library() {
+    let view = SourceView::of(&[(
+        "session-testkit",
+        "session-testkit/src/lib.rs",
+        "//! Test support.\npub fn f() { eprintln!(\"x\"); }\n",
+    )]);
+    let violations = run_check(&clean(), &view);
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    assert_eq!(violations[0].rule, Rule::Print);
+}
+
 #[test]
 fn workspace_crate_missing_from_the_table_is_reported() {
     let mut fixture = clean();

@@ -6,7 +6,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use session_services::ScriptedResponse;
-use session_services::testing::{MockResponse, sse_responses_text, sse_responses_tool_call};
+use session_testkit::{MockResponse, sse_responses_text, sse_responses_tool_call};
 
 use crate::crash::script_args;
 use crate::support::{Mock, Output, Sandbox, events_of, kind, usage};

@@ -1,10 +1,10 @@
-//! A loopback HTTP/1.1 server that plays a model provider in tests and benches.
+//! A loopback HTTP/1.1 server that plays a model provider in tests.
 //!
 //! Each accepted connection carries one request: it is read (headers and `Content-Length` body),
 //! recorded for assertions, and answered by the next scripted [`MockResponse`], which can stream
 //! its body in delayed chunks, keep the connection open afterwards, cut the body short, or say
-//! nothing at all. It uses only tokio; it must never be compiled into a release build (it sits
-//! behind `cfg(any(test, feature = "mocks"))`).
+//! nothing at all. It uses only tokio; it must never be compiled into a release build, which is
+//! why it lives in this dev-dependency-only crate and not in `session-services`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -370,3 +370,6 @@ fn reason(status: u16) -> &'static str {
         _ => "Status",
     }
 }
+
+#[cfg(test)]
+mod tests;
