@@ -15,7 +15,7 @@ use session_state::{ContentItem, ResponseItem};
 use crate::model::{ModelClient, ModelError, ModelRequest, ModelStream};
 use crate::provider::{Auth, ProviderConfig};
 use crate::responses::write_json;
-use crate::wire::{StreamingClient, Wire};
+use crate::wire::{RequestBody, StreamingClient, Wire};
 
 mod decode;
 
@@ -38,8 +38,8 @@ impl Wire for Chat {
     // A 2xx answer is the server accepting the request; chat has no event of its own for it.
     const CREATED_ON_HEADERS: bool = true;
 
-    fn body(&self, request: &ModelRequest) -> Result<Vec<u8>, ModelError> {
-        request_body(request)
+    fn body(&self, request: &ModelRequest) -> Result<RequestBody, ModelError> {
+        request_body(request).map(RequestBody::from)
     }
 
     fn decoder(&self) -> ChatDecoder {

@@ -12,7 +12,7 @@ use session_state::{ContentItem, ReasoningEffort, ReasoningSummaryPart, Response
 use crate::model::{ModelClient, ModelError, ModelRequest, ModelStream};
 use crate::provider::{Auth, ProviderConfig};
 use crate::responses::write_json;
-use crate::wire::{StreamingClient, Wire};
+use crate::wire::{RequestBody, StreamingClient, Wire};
 
 mod decode;
 
@@ -70,8 +70,8 @@ impl Wire for Messages {
         &[("anthropic-version", ANTHROPIC_VERSION)];
     const CREATED_ON_HEADERS: bool = false;
 
-    fn body(&self, request: &ModelRequest) -> Result<Vec<u8>, ModelError> {
-        request_body(request, self.max_tokens)
+    fn body(&self, request: &ModelRequest) -> Result<RequestBody, ModelError> {
+        request_body(request, self.max_tokens).map(RequestBody::from)
     }
 
     fn decoder(&self) -> MessagesDecoder {

@@ -9,8 +9,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::chat::ChatCompletionsClient;
@@ -18,6 +19,7 @@ use crate::http_retry::{self, SendOptions};
 use crate::messages::MessagesClient;
 use crate::model::{ModelClient, ModelError};
 use crate::responses::ResponsesClient;
+use crate::wire::RequestBody;
 
 /// How long to wait for a TCP (and TLS) connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -246,12 +248,16 @@ impl Endpoint {
     }
 
     /// POST `body` once; the response once its 2xx headers are in.
-    pub(crate) async fn post(&self, body: Bytes) -> Result<reqwest::Response, ModelError> {
+    ///
+    /// The body goes with its `Content-Length`, even when it is streamed: some servers (and
+    /// our mock) read no chunked request bodies.
+    pub(crate) async fn post(&self, body: RequestBody) -> Result<reqwest::Response, ModelError> {
         let request = self
             .http
             .post(self.url.clone())
             .headers(self.headers.clone())
-            .body(body);
+            .header(CONTENT_LENGTH, body.len())
+            .body(body.into_reqwest());
         http_retry::send(self.send_options(), request).await
     }
 }

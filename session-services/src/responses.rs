@@ -1,16 +1,17 @@
 //! The OpenAI Responses API client: `POST {base_url}/responses`, streamed back as SSE.
 //!
-//! The request body is built by concatenating each history item's cached JSON, so history is
-//! never re-serialized per request. The stream ends the moment `response.completed` (or a
-//! failure) arrives, without waiting for the server to close the connection. It must not retry
-//! once the stream is handed out.
+//! The request body is each history item's cached JSON between a small head and tail, written
+//! while the request is sent, so history is never re-serialized or copied into one buffer per
+//! request. The stream ends the moment `response.completed` (or a failure) arrives, without
+//! waiting for the server to close the connection. It must not retry once the stream is handed
+//! out.
 
 use serde::Serialize;
-use session_state::ResponseItem;
+use session_state::{ContentItem, ResponseItem};
 
 use crate::model::{ModelClient, ModelError, ModelRequest, ModelStream};
 use crate::provider::{Auth, ProviderConfig};
-use crate::wire::{StreamingClient, Wire};
+use crate::wire::{RequestBody, StreamingClient, Wire};
 
 mod decode;
 
@@ -36,7 +37,7 @@ impl Wire for Responses {
     const AUTH: Auth = Auth::Bearer;
     const CREATED_ON_HEADERS: bool = false;
 
-    fn body(&self, request: &ModelRequest) -> Result<Vec<u8>, ModelError> {
+    fn body(&self, request: &ModelRequest) -> Result<RequestBody, ModelError> {
         request_body(request, self.store)
     }
 
@@ -85,8 +86,14 @@ struct WireTool<'a> {
 /// reasoning carrying its encrypted content.
 fn replayed(item: &ResponseItem, store: bool) -> bool {
     match item {
-        ResponseItem::Message { role, .. } if role == "assistant" => {
-            item.message_text().is_some_and(|t| !t.is_empty())
+        // `message_text` would copy the text of every assistant message for each request.
+        ResponseItem::Message { role, content, .. } if role == "assistant" => {
+            content.iter().any(|part| match part {
+                ContentItem::InputText { text } | ContentItem::OutputText { text } => {
+                    !text.is_empty()
+                }
+                _ => false,
+            })
         }
         // Thinking from the Messages API is not this server's to read.
         ResponseItem::Reasoning { id, .. }
@@ -106,27 +113,22 @@ fn replayed(item: &ResponseItem, store: bool) -> bool {
 ///
 /// Everything that does not change within a session comes first and is written the same way
 /// every time, and history items are their cached JSON: each request's body extends the
-/// previous one's input byte for byte, so the server's prompt cache hits.
-pub(crate) fn request_body(request: &ModelRequest, store: bool) -> Result<Vec<u8>, ModelError> {
-    let history = request.input.items();
-    let history_len: usize = history.iter().map(|h| h.json().len() + 1).sum();
-    let mut body = Vec::with_capacity(history_len + request.instructions.len() + 1024);
-    body.extend_from_slice(b"{\"model\":");
-    write_json(&mut body, &request.model)?;
-    body.extend_from_slice(b",\"instructions\":");
-    write_json(&mut body, &request.instructions)?;
-    // The same concatenation as `HistorySnapshot::to_json_array`, written straight into the
-    // body instead of through an intermediate string.
-    body.extend_from_slice(b",\"input\":[");
-    let mut first = true;
-    for item in history.iter().filter(|h| replayed(h.item(), store)) {
-        if !first {
-            body.push(b',');
-        }
-        first = false;
-        body.extend_from_slice(item.json().as_bytes());
-    }
-    body.extend_from_slice(b"],\"tools\":");
+/// previous one's input byte for byte, so the server's prompt cache hits. The items are not
+/// copied here: the body holds them and writes their JSON while it is sent.
+pub(crate) fn request_body(request: &ModelRequest, store: bool) -> Result<RequestBody, ModelError> {
+    let mut head = Vec::with_capacity(request.instructions.len() + 256);
+    head.extend_from_slice(b"{\"model\":");
+    write_json(&mut head, &request.model)?;
+    head.extend_from_slice(b",\"instructions\":");
+    write_json(&mut head, &request.instructions)?;
+    head.extend_from_slice(b",\"input\":");
+    // The same array as `HistorySnapshot::to_json_array`, of the items this server reads.
+    let input = request
+        .input
+        .json_chunks_where(|h| replayed(h.item(), store));
+
+    let mut tail = Vec::with_capacity(1024);
+    tail.extend_from_slice(b",\"tools\":");
     let tools: Vec<WireTool<'_>> = request
         .tools
         .iter()
@@ -138,26 +140,31 @@ pub(crate) fn request_body(request: &ModelRequest, store: bool) -> Result<Vec<u8
             strict: false,
         })
         .collect();
-    write_json(&mut body, &tools)?;
-    body.extend_from_slice(b",\"tool_choice\":\"auto\",\"parallel_tool_calls\":false");
+    write_json(&mut tail, &tools)?;
+    tail.extend_from_slice(b",\"tool_choice\":\"auto\",\"parallel_tool_calls\":false");
     if let Some(reasoning) = &request.reasoning {
-        body.extend_from_slice(b",\"reasoning\":");
-        write_json(&mut body, reasoning)?;
+        tail.extend_from_slice(b",\"reasoning\":");
+        write_json(&mut tail, reasoning)?;
     }
     if !store {
         // The server keeps no reasoning; it must come back encrypted so the next request can
         // send it along.
-        body.extend_from_slice(b",\"include\":[\"reasoning.encrypted_content\"]");
+        tail.extend_from_slice(b",\"include\":[\"reasoning.encrypted_content\"]");
     }
     if let Some(key) = &request.prompt_cache_key {
-        body.extend_from_slice(b",\"prompt_cache_key\":");
-        write_json(&mut body, key)?;
+        tail.extend_from_slice(b",\"prompt_cache_key\":");
+        write_json(&mut tail, key)?;
     }
-    body.extend_from_slice(if store {
+    tail.extend_from_slice(if store {
         b",\"store\":true,\"stream\":true}"
     } else {
         b",\"store\":false,\"stream\":true}"
     });
+
+    let mut body = RequestBody::new();
+    body.push_bytes(head);
+    body.push_items(input);
+    body.push_bytes(tail);
     Ok(body)
 }
 

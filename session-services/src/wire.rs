@@ -8,13 +8,16 @@
 
 use std::collections::VecDeque;
 
-use bytes::Bytes;
 use reqwest::header::CONTENT_TYPE;
 
 use crate::http_retry::{self, headers::rate_limits};
 use crate::model::{ModelError, ModelEvent, ModelRequest, ModelStream};
 use crate::provider::{Auth, Endpoint, ProviderConfig};
 use crate::sse::driver::{Decoder, EventStream};
+
+mod body;
+
+pub(crate) use body::RequestBody;
 
 /// What makes one wire API different from the others.
 pub(crate) trait Wire: Send + Sync + 'static {
@@ -35,7 +38,7 @@ pub(crate) trait Wire: Send + Sync + 'static {
     /// # Errors
     ///
     /// [`ModelError::Config`] when it cannot be encoded.
-    fn body(&self, request: &ModelRequest) -> Result<Vec<u8>, ModelError>;
+    fn body(&self, request: &ModelRequest) -> Result<RequestBody, ModelError>;
 
     /// A decoder for one response.
     fn decoder(&self) -> Self::Decoder;
@@ -60,7 +63,7 @@ impl<W: Wire> StreamingClient<W> {
     /// Send `request` once and stream the response.
     pub(crate) async fn stream(&self, request: &ModelRequest) -> Result<ModelStream, ModelError> {
         let body = self.wire.body(request)?;
-        let response = self.endpoint.post(Bytes::from(body)).await?;
+        let response = self.endpoint.post(body).await?;
         let json = response
             .headers()
             .get(CONTENT_TYPE)

@@ -1,6 +1,8 @@
-//! Building the bytes of one model request from a history of 1k, 10k and 100k realistic items,
-//! from each item's cached JSON (what the Responses client does) against serializing every
-//! item again (what caching avoids), with a plain copy of the same bytes as the floor.
+//! Building one model request from a history of 1k, 10k and 100k realistic items, from each
+//! item's cached JSON as the Responses client does (the body holds the items and writes their
+//! JSON in chunks while it is sent: timed both built alone and with every chunk written),
+//! against the same bytes in one fresh buffer, serializing every item again (what caching
+//! avoids), and a plain copy of the same bytes as the floor.
 //!
 //! `cargo bench -p session-state --bench request` shows divan's table; `cargo xtask bench` runs
 //! it with `SESSION_BENCH_JSON=1` for the report. Numbers only: nothing here asserts a speed.
@@ -19,7 +21,9 @@ use divan::Bencher;
 use divan::counter::BytesCount;
 use harness::{CountingAlloc, Figure, HeapWindow, Unit};
 use serde::Serialize;
-use session_state::{ConversationHistory, HistorySnapshot};
+use session_state::{
+    ContentItem, ConversationHistory, HistoryItem, HistorySnapshot, JsonArrayChunks, ResponseItem,
+};
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;
@@ -91,61 +95,128 @@ fn snapshot_of(n: usize) -> &'static HistorySnapshot {
     &HISTORIES.iter().find(|(m, _)| *m == n).unwrap().1
 }
 
-/// The request body around the items, as `session-services`' Responses client writes it
-/// (`responses::request_body` is crate-private, so this mirrors its shape), appended to `body`.
-fn write_body(
-    body: &mut Vec<u8>,
+/// Whether the Responses client sends `item` (`responses::replayed` with `store`, mirrored:
+/// it is crate-private): every item of the mix is sent, but each is looked at per request.
+fn replayed(item: &ResponseItem) -> bool {
+    match item {
+        ResponseItem::Message { role, content, .. } if role == "assistant" => {
+            content.iter().any(|part| match part {
+                ContentItem::InputText { text } | ContentItem::OutputText { text } => {
+                    !text.is_empty()
+                }
+                _ => false,
+            })
+        }
+        _ => true,
+    }
+}
+
+/// What comes before the items, as `session-services`' Responses client writes it
+/// (`responses::request_body` is crate-private, so this mirrors its shape).
+fn head() -> Vec<u8> {
+    let mut head = Vec::with_capacity(INSTRUCTIONS.len() + 256);
+    head.extend_from_slice(b"{\"model\":");
+    serde_json::to_writer(&mut head, "gpt-bench").unwrap();
+    head.extend_from_slice(b",\"instructions\":");
+    serde_json::to_writer(&mut head, INSTRUCTIONS).unwrap();
+    head.extend_from_slice(b",\"input\":");
+    head
+}
+
+/// What comes after the items.
+fn tail() -> Vec<u8> {
+    let mut tail = Vec::with_capacity(1024);
+    tail.extend_from_slice(b",\"tools\":");
+    serde_json::to_writer(&mut tail, &*TOOLS).unwrap();
+    tail.extend_from_slice(
+        b",\"tool_choice\":\"auto\",\"parallel_tool_calls\":false,\"store\":true,\"stream\":true}",
+    );
+    tail
+}
+
+/// A request body as the Responses client builds it: its head, the items it sends (held, not
+/// copied) and its tail; the items' JSON is written chunk by chunk while it is sent.
+struct Body {
+    head: Vec<u8>,
+    input: JsonArrayChunks,
+    tail: Vec<u8>,
+}
+
+impl Body {
+    fn len(&self) -> usize {
+        self.head.len() + self.input.byte_len() + self.tail.len()
+    }
+
+    /// Write every chunk, as the HTTP client pulls them, dropping each once written; returns
+    /// the bytes written.
+    fn write_all(self) -> usize {
+        let mut written = self.head.len() + self.tail.len();
+        std::hint::black_box(self.head);
+        for chunk in self.input {
+            written += std::hint::black_box(chunk).len();
+        }
+        std::hint::black_box(self.tail);
+        written
+    }
+
+    /// The whole body in one buffer, to check it.
+    fn concat(self) -> Vec<u8> {
+        let mut out = self.head;
+        for chunk in self.input {
+            out.extend_from_slice(&chunk);
+        }
+        out.extend_from_slice(&self.tail);
+        out
+    }
+}
+
+/// The request from each item's cached JSON: what the Responses client does before sending.
+fn build_cached(snapshot: &HistorySnapshot) -> Body {
+    Body {
+        head: head(),
+        input: snapshot.json_chunks_where(|h| replayed(h.item())),
+        tail: tail(),
+    }
+}
+
+/// The request built, then every chunk of it written: all the bytes the client sends.
+fn build_and_write(snapshot: &HistorySnapshot) -> usize {
+    build_cached(snapshot).write_all()
+}
+
+/// The same bytes concatenated from cached JSON into one fresh buffer (what the client did
+/// before it streamed the body).
+fn build_one_buffer(snapshot: &HistorySnapshot) -> Vec<u8> {
+    write_whole(snapshot, |out, h| {
+        out.extend_from_slice(h.json().as_bytes())
+    })
+}
+
+/// The same bytes, serializing every item again (what the cache avoids), into a fresh buffer.
+fn build_reserialized(snapshot: &HistorySnapshot) -> Vec<u8> {
+    write_whole(snapshot, |out, h| {
+        serde_json::to_writer(&mut *out, h.item()).unwrap();
+    })
+}
+
+/// The whole body in one fresh buffer, each item written by `write_item`.
+fn write_whole(
     snapshot: &HistorySnapshot,
-    write_item: impl Fn(&mut Vec<u8>, usize),
-) {
+    write_item: impl Fn(&mut Vec<u8>, &HistoryItem),
+) -> Vec<u8> {
     let items = snapshot.items();
     let history_len: usize = items.iter().map(|h| h.json().len() + 1).sum();
-    body.reserve(history_len + INSTRUCTIONS.len() + 1024);
-    body.extend_from_slice(b"{\"model\":");
-    serde_json::to_writer(&mut *body, "gpt-bench").unwrap();
-    body.extend_from_slice(b",\"instructions\":");
-    serde_json::to_writer(&mut *body, INSTRUCTIONS).unwrap();
-    body.extend_from_slice(b",\"input\":[");
-    for i in 0..items.len() {
+    let mut body = Vec::with_capacity(history_len + INSTRUCTIONS.len() + 1024);
+    body.extend_from_slice(&head());
+    body.push(b'[');
+    for (i, h) in items.iter().filter(|h| replayed(h.item())).enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        write_item(body, i);
+        write_item(&mut body, h);
     }
-    body.extend_from_slice(b"],\"tools\":");
-    serde_json::to_writer(&mut *body, &*TOOLS).unwrap();
-    body.extend_from_slice(
-        b",\"tool_choice\":\"auto\",\"parallel_tool_calls\":false,\"store\":false,\"stream\":true}",
-    );
-}
-
-/// The request from each item's cached JSON, into `body`: a copy of bytes.
-fn write_cached(body: &mut Vec<u8>, snapshot: &HistorySnapshot) {
-    let items = snapshot.items();
-    write_body(body, snapshot, |out, i| {
-        out.extend_from_slice(items[i].json().as_bytes());
-    });
-}
-
-/// The same request, serializing every item again (what the cache avoids), into `body`.
-fn write_reserialized(body: &mut Vec<u8>, snapshot: &HistorySnapshot) {
-    let items = snapshot.items();
-    write_body(body, snapshot, |out, i| {
-        serde_json::to_writer(&mut *out, items[i].item()).unwrap();
-    });
-}
-
-/// The request from cached JSON into a fresh buffer, as every request does today.
-fn build_cached(snapshot: &HistorySnapshot) -> Vec<u8> {
-    let mut body = Vec::new();
-    write_cached(&mut body, snapshot);
-    body
-}
-
-/// The re-serialized request into a fresh buffer.
-fn build_reserialized(snapshot: &HistorySnapshot) -> Vec<u8> {
-    let mut body = Vec::new();
-    write_reserialized(&mut body, snapshot);
+    body.push(b']');
+    body.extend_from_slice(&tail());
     body
 }
 
@@ -163,6 +234,24 @@ fn cached_json(bencher: Bencher<'_, '_>, n: usize) {
         .bench(|| build_cached(snapshot));
 }
 
+#[divan::bench(args = SIZES, sample_count = 20)]
+fn cached_json_every_chunk_written(bencher: Bencher<'_, '_>, n: usize) {
+    let snapshot = snapshot_of(n);
+    let len = build_cached(snapshot).len();
+    bencher
+        .counter(BytesCount::new(len))
+        .bench(|| build_and_write(snapshot));
+}
+
+#[divan::bench(args = SIZES, sample_count = 20)]
+fn cached_json_one_buffer(bencher: Bencher<'_, '_>, n: usize) {
+    let snapshot = snapshot_of(n);
+    let len = build_cached(snapshot).len();
+    bencher
+        .counter(BytesCount::new(len))
+        .bench(|| build_one_buffer(snapshot));
+}
+
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn reserialize_every_item(bencher: Bencher<'_, '_>, n: usize) {
     let snapshot = snapshot_of(n);
@@ -174,7 +263,7 @@ fn reserialize_every_item(bencher: Bencher<'_, '_>, n: usize) {
 
 #[divan::bench(args = SIZES, sample_count = 20)]
 fn copy_floor(bencher: Bencher<'_, '_>, n: usize) {
-    let bytes = build_cached(snapshot_of(n));
+    let bytes = build_one_buffer(snapshot_of(n));
     bencher
         .counter(BytesCount::new(bytes.len()))
         .bench(|| copy_of(&bytes));
@@ -187,12 +276,18 @@ fn report() {
     for n in SIZES {
         let size = format!("{} items", harness::short(n));
         let snapshot = snapshot_of(n);
-        let reference = build_cached(snapshot);
+        let reference = build_one_buffer(snapshot);
+        assert_eq!(
+            reference,
+            build_cached(snapshot).concat(),
+            "the streamed body must be the bytes of the one-buffer body"
+        );
         assert_eq!(
             reference,
             build_reserialized(snapshot),
             "cached and re-serialized bodies must be the same bytes"
         );
+        assert_eq!(build_cached(snapshot).len(), reference.len());
         let mb = reference.len() as f64 / 1e6;
 
         // The one-time cost: appending n items renders each item's JSON once.
@@ -206,71 +301,84 @@ fn report() {
             .note("append n items to history: each item's JSON is rendered here, once")
             .emit();
 
-        let iters = |f: &dyn Fn() -> Vec<u8>| {
+        let iters = |f: &dyn Fn() -> usize| {
             let started = std::time::Instant::now();
-            drop(std::hint::black_box(f()));
+            std::hint::black_box(f());
             harness::iters_for(started.elapsed(), budget / samples as u32)
         };
-        let cached_iters = iters(&|| build_cached(snapshot));
-        let cached = harness::time_iters(samples, cached_iters, || build_cached(snapshot));
-        let reser_iters = iters(&|| build_reserialized(snapshot));
-        let reser = harness::time_iters(samples, reser_iters, || build_reserialized(snapshot));
-        let copy_iters = iters(&|| copy_of(&reference));
-        let copy = harness::time_iters(samples, copy_iters, || copy_of(&reference));
-
-        // The same builds into a buffer reused from the last request: no fresh pages to
-        // fault in, so what remains is the copy (or the serialization) itself.
-        let mut warm = Vec::new();
-        write_cached(&mut warm, snapshot);
-        let warm_cached = harness::time_iters(samples, cached_iters, || {
-            warm.clear();
-            write_cached(&mut warm, snapshot);
-            warm.len()
-        });
-        let warm_reser = harness::time_iters(samples, reser_iters, || {
-            warm.clear();
-            write_reserialized(&mut warm, snapshot);
-            warm.len()
-        });
-        let (warm_cached_med, _, _) = harness::stats(&warm_cached);
-        let (warm_reser_med, _, _) = harness::stats(&warm_reser);
+        // The builds take turns, sample by sample, so a noisy moment hits them alike.
+        let cached_iters = iters(&|| build_cached(snapshot).len());
+        let written_iters = iters(&|| build_and_write(snapshot));
+        let one_iters = iters(&|| build_one_buffer(snapshot).len());
+        let reser_iters = iters(&|| build_reserialized(snapshot).len());
+        let copy_iters = iters(&|| copy_of(&reference).len());
+        let (mut cached, mut written, mut one, mut reser, mut copy) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..samples {
+            cached.extend(harness::time_iters(1, cached_iters, || {
+                build_cached(snapshot)
+            }));
+            written.extend(harness::time_iters(1, written_iters, || {
+                build_and_write(snapshot)
+            }));
+            one.extend(harness::time_iters(1, one_iters, || {
+                build_one_buffer(snapshot)
+            }));
+            reser.extend(harness::time_iters(1, reser_iters, || {
+                build_reserialized(snapshot)
+            }));
+            copy.extend(harness::time_iters(1, copy_iters, || copy_of(&reference)));
+        }
 
         let window = HeapWindow::open();
-        drop(std::hint::black_box(build_cached(snapshot)));
-        let heap = window.close();
+        let body = std::hint::black_box(build_cached(snapshot));
+        let built = window.close();
+        let window = HeapWindow::open();
+        std::hint::black_box(body.write_all());
+        let writing = window.close();
 
-        let (cached_med, _, _) = harness::stats(&cached);
+        let (written_med, _, _) = harness::stats(&written);
+        let (one_med, _, _) = harness::stats(&one);
         let (reser_med, _, _) = harness::stats(&reser);
         let (copy_med, _, _) = harness::stats(&copy);
         Figure::times("request.build.cached", size.clone(), &cached)
             .note(format!(
-                "{mb:.1} MB body from cached item JSON into a fresh buffer ({} heap \
-                 allocation per build); into a reused buffer {:.2} ms",
-                heap.allocations,
-                warm_cached_med * 1e3
+                "{mb:.1} MB body from cached item JSON: head, the items held ({} heap \
+                 allocations, {:.1} KiB), tail; the items' bytes are written while it is sent",
+                built.allocations,
+                built.peak as f64 / 1024.0
             ))
+            .emit();
+        Figure::times("request.build.written", size.clone(), &written)
+            .note(format!(
+                "built, then every chunk written and dropped as the HTTP client pulls them \
+                 ({} chunks, peak heap while writing {:.0} KiB); into one fresh buffer \
+                 instead {:.2} ms",
+                writing.allocations,
+                writing.peak as f64 / 1024.0,
+                one_med * 1e3
+            ))
+            .emit();
+        Figure::times("request.build.one_buffer", size.clone(), &one)
+            .note("the same bytes concatenated into one fresh buffer (before the body streamed)")
             .emit();
         Figure::times("request.build.reserialized", size.clone(), &reser)
-            .note(format!(
-                "same bytes, serde_json of every item per request (what the cache avoids); into a \
-             reused buffer {:.2} ms",
-                warm_reser_med * 1e3
-            ))
+            .note("same bytes, serde_json of every item per request (what the cache avoids)")
             .emit();
         Figure::times("request.build.copy_floor", size.clone(), &copy)
-            .note("one memcpy of a buffer as long as the body: the floor for any build")
+            .note("one memcpy into a fresh buffer as long as the body: the floor for one buffer")
             .emit();
         Figure::value(
             "request.build.ratio",
             size.clone(),
             Unit::Number,
-            reser_med / cached_med,
+            reser_med / written_med,
         )
         .note(format!(
-            "re-serializing ÷ cached, fresh buffers (medians); with a reused buffer {:.1}; \
-             cached ÷ copy floor = {:.2}",
-            warm_reser_med / warm_cached_med,
-            cached_med / copy_med
+            "re-serializing into one buffer ÷ cached with every chunk written (medians); \
+             one buffer ÷ written = {:.2}; written ÷ copy floor = {:.2}",
+            one_med / written_med,
+            written_med / copy_med
         ))
         .emit();
     }

@@ -3,6 +3,8 @@
 //! Each item's JSON is rendered when it is appended and kept beside it, so building a model
 //! request or a recording line is a copy of bytes, never a re-serialization. A snapshot is an
 //! `Arc` clone of the item list; appending after a snapshot copies pointers, never items.
+//! [`JsonArrayChunks`] writes items out as one JSON array in bounded chunks, so a request of a
+//! long history is never one buffer as large as the history.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -66,7 +68,8 @@ impl HistorySnapshot {
         self.items.iter().map(|h| h.item())
     }
 
-    /// The items as a JSON array, by concatenating each item's cached JSON.
+    /// The items as a JSON array in one string, by concatenating each item's cached JSON (a
+    /// request writes [`Self::json_chunks`] instead).
     pub fn to_json_array(&self) -> String {
         let len: usize = self.items.iter().map(|h| h.json.len() + 1).sum();
         let mut out = String::with_capacity(len + 2);
@@ -81,6 +84,17 @@ impl HistorySnapshot {
         out
     }
 
+    /// The items as a JSON array written in chunks; see [`JsonArrayChunks`].
+    pub fn json_chunks(&self) -> JsonArrayChunks {
+        JsonArrayChunks::new(&self.items, |_| true)
+    }
+
+    /// The items `keep` accepts, in order, as a JSON array written in chunks; `keep` is asked
+    /// about each item once, now.
+    pub fn json_chunks_where(&self, keep: impl FnMut(&HistoryItem) -> bool) -> JsonArrayChunks {
+        JsonArrayChunks::new(&self.items, keep)
+    }
+
     /// Whether this list is well formed; see [`ConversationHistory::check_well_formed`].
     ///
     /// # Errors
@@ -88,6 +102,128 @@ impl HistorySnapshot {
     /// [`StateError::MalformedHistory`] naming the first problem found.
     pub fn check_well_formed(&self) -> Result<(), StateError> {
         check_pairs(self.iter())
+    }
+}
+
+/// Some of a snapshot's items as one JSON array (`[a,b,…]`), written from each item's cached
+/// JSON in chunks of about [`CHUNK_BYTES`](Self::CHUNK_BYTES).
+///
+/// It holds the snapshot, not a copy of it: making one costs a look at each item, and the
+/// array's length is known before any chunk is made, so it can be sent with a
+/// `Content-Length`. A chunk holds whole items: it is larger than `CHUNK_BYTES` only by the
+/// last item it holds. Nothing is serialized again; each chunk is one copy of cached bytes
+/// into memory of its own size.
+#[derive(Debug, Clone)]
+pub struct JsonArrayChunks {
+    items: Arc<Vec<Arc<HistoryItem>>>,
+    /// Indices of the items left out, ascending.
+    left_out: Vec<usize>,
+    /// The first item not looked at yet.
+    next: usize,
+    /// The first entry of `left_out` not passed yet.
+    next_left_out: usize,
+    /// Items written so far.
+    written: usize,
+    opened: bool,
+    closed: bool,
+    len: usize,
+}
+
+impl JsonArrayChunks {
+    /// Bytes after which a chunk takes no further item.
+    pub const CHUNK_BYTES: usize = 64 * 1024;
+
+    fn new(items: &Arc<Vec<Arc<HistoryItem>>>, mut keep: impl FnMut(&HistoryItem) -> bool) -> Self {
+        let mut left_out = Vec::new();
+        let mut json_len = 0usize;
+        for (i, h) in items.iter().enumerate() {
+            if keep(h) {
+                json_len += h.json.len();
+            } else {
+                left_out.push(i);
+            }
+        }
+        let count = items.len() - left_out.len();
+        Self {
+            items: Arc::clone(items),
+            left_out,
+            next: 0,
+            next_left_out: 0,
+            written: 0,
+            opened: false,
+            closed: false,
+            len: 2 + count.saturating_sub(1) + json_len,
+        }
+    }
+
+    /// Length in bytes of the whole array, whatever has been written of it.
+    pub fn byte_len(&self) -> usize {
+        self.len
+    }
+
+    /// Number of items in the array.
+    pub fn item_count(&self) -> usize {
+        self.items.len() - self.left_out.len()
+    }
+
+    /// Whether item `i` is left out, given the cursor `left_out` into `self.left_out` (moved on
+    /// past `i` when it is).
+    fn skips(&self, i: usize, left_out: &mut usize) -> bool {
+        let skip = self.left_out.get(*left_out) == Some(&i);
+        *left_out += usize::from(skip);
+        skip
+    }
+}
+
+impl Iterator for JsonArrayChunks {
+    type Item = Vec<u8>;
+
+    fn next(&mut self) -> Option<Vec<u8>> {
+        if self.closed {
+            return None;
+        }
+        // Measure first, so the chunk is allocated once at its exact size.
+        let n = self.items.len();
+        let (mut end, mut left_out, mut count) = (self.next, self.next_left_out, self.written);
+        let mut size = usize::from(!self.opened);
+        while end < n && size < Self::CHUNK_BYTES {
+            if !self.skips(end, &mut left_out) {
+                size += self.items[end].json.len() + usize::from(count > 0);
+                count += 1;
+            }
+            end += 1;
+        }
+        // Items left out at the end belong to this chunk, so it can close the array.
+        while end < n && self.skips(end, &mut left_out) {
+            end += 1;
+        }
+        let closes = end == n;
+        size += usize::from(closes);
+
+        let mut chunk = Vec::with_capacity(size);
+        if !self.opened {
+            chunk.push(b'[');
+        }
+        let mut cursor = self.next_left_out;
+        for i in self.next..end {
+            if self.skips(i, &mut cursor) {
+                continue;
+            }
+            if self.written > 0 {
+                chunk.push(b',');
+            }
+            chunk.extend_from_slice(self.items[i].json.as_bytes());
+            self.written += 1;
+        }
+        if closes {
+            chunk.push(b']');
+        }
+        debug_assert_eq!(chunk.len(), size);
+        self.opened = true;
+        self.closed = closes;
+        self.next = end;
+        self.next_left_out = left_out;
+        Some(chunk)
     }
 }
 

@@ -18,7 +18,9 @@ mod turn;
 pub use crate::bounded::{BOUNDED_TEXT_LIMIT, BoundedText};
 pub use crate::diff::TurnDiffTracker;
 pub use crate::error::StateError;
-pub use crate::history::{ConversationHistory, HistoryItem, HistorySnapshot, aborted_output};
+pub use crate::history::{
+    ConversationHistory, HistoryItem, HistorySnapshot, JsonArrayChunks, aborted_output,
+};
 pub use crate::items::{ContentItem, ReasoningSummaryPart, ResponseItem};
 pub use crate::protocol::{
     AskForApproval, Event, EventMsg, ExecOutputStream, FileChange, InputItem, Op, ReasoningEffort,

@@ -47,7 +47,7 @@ fn request(reasoning: Option<ReasoningOptions>) -> ModelRequest {
 fn the_body_carries_history_as_stored_and_the_fixed_fields() {
     let req = request(None);
     let body: serde_json::Value =
-        serde_json::from_slice(&request_body(&req, false).unwrap()).unwrap();
+        serde_json::from_slice(&request_body(&req, false).unwrap().to_vec()).unwrap();
     let history: serde_json::Value = serde_json::from_str(&req.input.to_json_array()).unwrap();
     assert_eq!(
         body,
@@ -76,7 +76,7 @@ fn the_session_id_is_the_prompt_cache_key_and_store_true_asks_for_nothing_encryp
     let mut req = request(None);
     req.prompt_cache_key = Some("sess-1".into());
     let body: serde_json::Value =
-        serde_json::from_slice(&request_body(&req, true).unwrap()).unwrap();
+        serde_json::from_slice(&request_body(&req, true).unwrap().to_vec()).unwrap();
     assert_eq!(body["prompt_cache_key"], "sess-1");
     assert_eq!(body["store"], true);
     assert!(body.get("include").is_none());
@@ -99,14 +99,14 @@ fn empty_assistant_messages_and_unreadable_reasoning_are_not_replayed() {
     let mut req = request(None);
     req.input = history.snapshot();
     let body: serde_json::Value =
-        serde_json::from_slice(&request_body(&req, false).unwrap()).unwrap();
+        serde_json::from_slice(&request_body(&req, false).unwrap().to_vec()).unwrap();
     let input = body["input"].as_array().unwrap();
     assert_eq!(input.len(), 3, "{input:?}");
     assert_eq!(input[1]["encrypted_content"], "opaque");
     assert_eq!(input[2]["content"][0]["text"], "hello");
     // A server that stores responses can read reasoning back by its id.
     let body: serde_json::Value =
-        serde_json::from_slice(&request_body(&req, true).unwrap()).unwrap();
+        serde_json::from_slice(&request_body(&req, true).unwrap().to_vec()).unwrap();
     assert_eq!(body["input"].as_array().unwrap().len(), 4);
 }
 
@@ -135,8 +135,29 @@ fn a_bare_error_object_or_an_error_event_of_any_shape_fails_the_response() {
 #[test]
 fn the_body_embeds_each_items_cached_json_byte_for_byte() {
     let req = request(None);
-    let body = String::from_utf8(request_body(&req, false).unwrap()).unwrap();
+    let body = String::from_utf8(request_body(&req, false).unwrap().to_vec()).unwrap();
     assert!(body.contains(&format!(",\"input\":{},", req.input.to_json_array())));
+}
+
+#[test]
+fn a_long_history_is_written_in_chunks_of_the_length_announced() {
+    let mut req = request(None);
+    let output = "line\t\"quoted\"\n".repeat(200);
+    let items = (0..400).map(|i| ResponseItem::FunctionCallOutput {
+        call_id: format!("c{i}"),
+        output: output.clone(),
+    });
+    req.input = ConversationHistory::from_items(items).snapshot();
+    let body = request_body(&req, false).unwrap();
+    let len = body.len();
+    let chunks: Vec<bytes::Bytes> = body.clone().into_chunks().collect();
+    assert!(chunks.len() > 3, "{} chunks", chunks.len());
+    let joined = chunks.concat();
+    assert_eq!(joined.len(), len);
+    assert_eq!(joined, body.to_vec());
+    let text = String::from_utf8(joined).unwrap();
+    assert!(text.contains(&format!(",\"input\":{},", req.input.to_json_array())));
+    serde_json::from_str::<serde_json::Value>(&text).unwrap();
 }
 
 #[test]
@@ -146,7 +167,7 @@ fn reasoning_options_ask_for_encrypted_reasoning() {
         summary: Some(ReasoningSummary::Auto),
     }));
     let body: serde_json::Value =
-        serde_json::from_slice(&request_body(&req, false).unwrap()).unwrap();
+        serde_json::from_slice(&request_body(&req, false).unwrap().to_vec()).unwrap();
     assert_eq!(
         body["reasoning"],
         json!({"effort": "high", "summary": "auto"})

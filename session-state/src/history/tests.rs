@@ -133,6 +133,100 @@ fn json_array_is_valid_json_equal_to_the_items() {
     }
 }
 
+/// A history whose JSON array spans several chunks: `n` items of about 10 KiB each.
+fn big_items(n: usize) -> Vec<ResponseItem> {
+    (0..n)
+        .map(|i| user(&format!("{i}:{}", "x\"y\n".repeat(2_500))))
+        .collect()
+}
+
+#[test]
+fn json_chunks_join_to_the_json_array_and_know_its_length_up_front() {
+    let cases: Vec<Vec<ResponseItem>> = vec![
+        Vec::new(),
+        vec![user("one")],
+        varied_items(),
+        big_items(20),
+        // One item larger than a chunk on its own.
+        vec![
+            user(&"z".repeat(3 * JsonArrayChunks::CHUNK_BYTES)),
+            user("after"),
+        ],
+    ];
+    for items in cases {
+        let snapshot = ConversationHistory::from_items(items.clone()).snapshot();
+        let chunks = snapshot.json_chunks();
+        let len = chunks.byte_len();
+        assert_eq!(chunks.item_count(), items.len());
+        let pieces: Vec<Vec<u8>> = chunks.collect();
+        let joined = pieces.concat();
+        assert_eq!(len, joined.len());
+        assert_eq!(joined, snapshot.to_json_array().into_bytes());
+        assert!(pieces.iter().all(|p| !p.is_empty()));
+    }
+}
+
+#[test]
+fn json_chunks_hold_whole_items_and_stay_near_the_chunk_size() {
+    let items = big_items(30);
+    let snapshot = ConversationHistory::from_items(items).snapshot();
+    let largest_item = snapshot
+        .items()
+        .iter()
+        .map(|h| h.json().len())
+        .max()
+        .unwrap();
+    let pieces: Vec<Vec<u8>> = snapshot.json_chunks().collect();
+    assert!(pieces.len() > 1, "{} chunks", pieces.len());
+    for piece in &pieces {
+        assert!(piece.len() < JsonArrayChunks::CHUNK_BYTES + largest_item + 2);
+    }
+    // Every boundary falls between two items, so each later chunk starts with a separator.
+    for next in &pieces[1..] {
+        assert_eq!(next[0], b',');
+    }
+}
+
+#[test]
+fn json_chunks_of_chosen_items_leave_the_others_out() {
+    let mut items = big_items(20);
+    items.extend(varied_items());
+    items.extend(big_items(15));
+    let snapshot = ConversationHistory::from_items(items).snapshot();
+    const LAST: usize = 20 + 6 + 15 - 1;
+    assert_eq!(snapshot.len(), LAST + 1);
+    type Keep = fn(usize, &HistoryItem) -> bool;
+    let cases: [(&str, Keep); 6] = [
+        ("none", |_, _| false),
+        ("first only", |i, _| i == 0),
+        ("last only", |i, _| i == LAST),
+        ("all but the last", |i, _| i != LAST),
+        ("no calls", |_, h| h.item().call_id().is_none()),
+        ("every third", |i, _| i % 3 == 0),
+    ];
+    for (name, keep) in cases {
+        let expected: Vec<&ResponseItem> = snapshot
+            .items()
+            .iter()
+            .enumerate()
+            .filter(|(i, h)| keep(*i, h))
+            .map(|(_, h)| h.item())
+            .collect();
+        let mut i = 0;
+        let chunks = snapshot.json_chunks_where(|h| {
+            i += 1;
+            keep(i - 1, h)
+        });
+        assert_eq!(chunks.item_count(), expected.len(), "{name}");
+        let len = chunks.byte_len();
+        let pieces: Vec<Vec<u8>> = chunks.collect();
+        assert!(pieces.iter().all(|p| !p.is_empty()), "{name}");
+        let joined = pieces.concat();
+        assert_eq!(joined.len(), len, "{name}");
+        assert_eq!(joined, serde_json::to_vec(&expected).unwrap(), "{name}");
+    }
+}
+
 #[test]
 fn well_formedness_is_checked_on_a_table_of_histories() {
     // (label, items, Ok or the start of the reason)
