@@ -7,20 +7,17 @@ use futures_util::StreamExt;
 use session_services::{ModelEvent, ModelRequest};
 use session_state::{ActiveTurn, ConversationHistory, EventMsg, ResponseItem};
 
-use crate::inner::{INTERRUPT_NOTE, SessionInner, TurnEnd};
+use crate::inner::SessionInner;
+use crate::markers::{Marker, summary_item};
+use crate::outcome::{Stop, TurnEnd};
 use crate::retry::{Next, Phase, Retries};
-use crate::turn::Stop;
 
 /// The request appended to history to get a summary.
 const SUMMARY_PROMPT: &str = "Summarize the conversation so far for a fresh context: the \
 user's goals, what was done (commands run, files changed), what was learned, and what remains. \
 Be concise and concrete.";
-/// Prefix of the message that carries a summary in the new history.
-pub(crate) const SUMMARY_PREFIX: &str = "Summary of the conversation before compaction:\n";
 /// At most this many bytes of earlier user messages are kept.
 const USER_MESSAGES_BUDGET: usize = 20_000;
-/// Marks the initial-context message recorded at session start.
-pub(crate) const ENVIRONMENT_TAG: &str = "<environment_context>";
 
 /// Why compaction did not finish.
 #[derive(Debug)]
@@ -33,8 +30,9 @@ pub(crate) enum CompactError {
 pub(crate) async fn run_compact_task(inner: &Arc<SessionInner>, turn: &ActiveTurn) -> TurnEnd {
     match compact_history(inner, turn).await {
         Ok(()) => TurnEnd::Completed,
-        Err(CompactError::Stop(stop)) => stop.into(),
-        Err(CompactError::Failed(message)) => {
+        Err(CompactError::Stop(Stop::Cancelled)) => TurnEnd::Cancelled,
+        Err(CompactError::Stop(Stop::AbortRequested)) => TurnEnd::AbortRequested,
+        Err(CompactError::Stop(Stop::Failed(message)) | CompactError::Failed(message)) => {
             inner.emit(turn.sub_id(), EventMsg::Error { message }).await;
             TurnEnd::Completed
         }
@@ -147,11 +145,10 @@ fn build_compacted<'a>(
         if item.role() != Some("user") {
             continue;
         }
-        let text = item.message_text().unwrap_or_default();
-        if text.starts_with(ENVIRONMENT_TAG) {
-            initial.push(item.clone());
-        } else if !text.starts_with(SUMMARY_PREFIX) && text != INTERRUPT_NOTE {
-            users.push(item);
+        match Marker::of(item) {
+            Some(Marker::EnvironmentContext) => initial.push(item.clone()),
+            Some(Marker::Summary | Marker::InterruptNote) => {}
+            None => users.push(item),
         }
     }
     let mut kept: Vec<ResponseItem> = Vec::new();
@@ -167,8 +164,6 @@ fn build_compacted<'a>(
     kept.reverse();
     let mut out = initial;
     out.extend(kept);
-    out.push(ResponseItem::user_text(format!(
-        "{SUMMARY_PREFIX}{summary}"
-    )));
+    out.push(summary_item(summary));
     out
 }

@@ -1,8 +1,10 @@
 //! `SessionInner`: the state a session shares between its submission loop and its turn task.
 //!
-//! It owns `Mutex<SessionState>`, `Mutex<Option<ActiveTurn>>` and the services. No other module
-//! touches those mutexes: they call the named methods here, none of which holds a lock across an
-//! `.await`. This is also the one place that finalizes a turn.
+//! It owns `Mutex<SessionState>`, the running turn (`Mutex<RunningTurn>`: the `ActiveTurn` and
+//! its task, together) and the services. No other module touches those mutexes: they call the
+//! named methods here, none of which holds a lock across an `.await`. This is also the one place
+//! that finalizes a turn. It does not know how a turn runs: the session gives it the function
+//! that spawns a turn's task.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -10,28 +12,29 @@ use std::time::Instant;
 
 use session_services::{Notification, RolloutItem, SessionServices, ToolSpec, is_recorded_event};
 use session_state::{
-    ActiveTurn, ApprovalKind, Event, EventMsg, HistorySnapshot, InputItem, ResponseItem,
-    ReviewDecision, SessionState, StateError, TaskKind, TokenUsage, TokenUsageInfo,
+    ActiveTurn, ApprovalKind, CleanupReport, Event, EventMsg, HistorySnapshot, InputItem,
+    ResponseItem, ReviewDecision, SessionState, StateError, TaskKind, TokenUsage, TokenUsageInfo,
     TurnAbortReason, TurnContext, TurnState,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::config::SessionConfig;
+use crate::guard::Reporter;
+use crate::outcome::TurnEnd;
 
-/// How a turn ended, as its task reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TurnEnd {
-    /// Finished normally (possibly after reporting an error).
-    Completed,
-    /// The user chose `abort` on an approval: the task ends the turn as interrupted.
-    AbortRequested,
-    /// The turn was cancelled from outside; whoever cancelled it finalizes it.
-    Cancelled,
+/// Starts the task of a turn: given by the session, which knows how turns run.
+pub(crate) type SpawnTurn = fn(Arc<SessionInner>, ActiveTurn, Vec<InputItem>) -> JoinHandle<()>;
+
+/// The running turn and its task, changed together under one lock. After a turn ends by
+/// itself `active` is empty while `task` may still be finishing.
+#[derive(Debug, Default)]
+struct RunningTurn {
+    active: Option<ActiveTurn>,
+    task: Option<JoinHandle<()>>,
+    /// Set once shutdown begins: no turn starts after it.
+    shutting_down: bool,
 }
-
-/// Text recorded for the model when the user interrupts a turn.
-pub(crate) const INTERRUPT_NOTE: &str = "<turn_aborted>The user interrupted the previous turn; its unfinished tool calls were stopped.</turn_aborted>";
 
 pub(crate) struct SessionInner {
     pub(crate) id: String,
@@ -39,14 +42,12 @@ pub(crate) struct SessionInner {
     pub(crate) services: SessionServices,
     pub(crate) rollout_path: PathBuf,
     pub(crate) tools: Arc<[ToolSpec]>,
+    /// Where the guarded ports report their panics.
+    pub(crate) reporter: Reporter,
     tx_event: mpsc::UnboundedSender<Event>,
     state: Mutex<SessionState>,
-    active: Mutex<Option<ActiveTurn>>,
-    task: Mutex<Option<JoinHandle<()>>>,
-    turn_inputs: Mutex<Vec<String>>,
-    /// The last submission whose input was queued into the running turn.
-    queued_by: Mutex<Option<String>>,
-    shutting_down: std::sync::atomic::AtomicBool,
+    running: Mutex<RunningTurn>,
+    spawn_turn: SpawnTurn,
     epoch: Instant,
     /// The context the model was last told of in an environment context item.
     announced: Mutex<Option<TurnContext>>,
@@ -56,31 +57,35 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// What a session is made of, for [`SessionInner::new`].
+pub(crate) struct Parts {
+    pub(crate) id: String,
+    pub(crate) config: SessionConfig,
+    pub(crate) services: SessionServices,
+    pub(crate) rollout_path: PathBuf,
+    pub(crate) tools: Arc<[ToolSpec]>,
+    pub(crate) state: SessionState,
+    pub(crate) tx_event: mpsc::UnboundedSender<Event>,
+    pub(crate) announced: Option<TurnContext>,
+    pub(crate) spawn_turn: SpawnTurn,
+    pub(crate) reporter: Reporter,
+}
+
 impl SessionInner {
-    pub(crate) fn new(
-        id: String,
-        config: SessionConfig,
-        services: SessionServices,
-        rollout_path: PathBuf,
-        state: SessionState,
-        tx_event: mpsc::UnboundedSender<Event>,
-        announced: Option<TurnContext>,
-    ) -> Self {
+    pub(crate) fn new(parts: Parts) -> Self {
         Self {
-            id,
-            config,
-            services,
-            rollout_path,
-            tools: crate::tools::tool_specs().into(),
-            tx_event,
-            state: Mutex::new(state),
-            active: Mutex::new(None),
-            task: Mutex::new(None),
-            turn_inputs: Mutex::new(Vec::new()),
-            queued_by: Mutex::new(None),
-            shutting_down: std::sync::atomic::AtomicBool::new(false),
+            id: parts.id,
+            config: parts.config,
+            services: parts.services,
+            rollout_path: parts.rollout_path,
+            tools: parts.tools,
+            reporter: parts.reporter,
+            tx_event: parts.tx_event,
+            state: Mutex::new(parts.state),
+            running: Mutex::new(RunningTurn::default()),
+            spawn_turn: parts.spawn_turn,
             epoch: Instant::now(),
-            announced: Mutex::new(announced),
+            announced: Mutex::new(parts.announced),
         }
     }
 
@@ -228,13 +233,18 @@ impl SessionInner {
 
     // ---- the active turn ----------------------------------------------------------------
 
+    /// Run `f` on the running turn's state, if a turn runs.
+    fn with_active<R>(&self, f: impl FnOnce(&ActiveTurn) -> R) -> Option<R> {
+        lock(&self.running).active.as_ref().map(f)
+    }
+
     /// Remember what the user said in the running turn (for the turn-complete notification).
-    pub(crate) fn note_turn_input(&self, text: String) {
-        lock(&self.turn_inputs).push(text);
+    pub(crate) fn note_turn_input(&self, turn: &ActiveTurn, text: String) {
+        turn.with_state(|s| s.note_input(text));
     }
 
     pub(crate) fn has_active_turn(&self) -> bool {
-        lock(&self.active).is_some()
+        lock(&self.running).active.is_some()
     }
 
     /// Queue input into the running turn; gives the items back when no turn runs. Input queued
@@ -244,11 +254,10 @@ impl SessionInner {
         sub_id: &str,
         items: Vec<InputItem>,
     ) -> Result<(), Vec<InputItem>> {
-        let active = lock(&self.active);
-        match active.as_ref() {
+        let running = lock(&self.running);
+        match running.active.as_ref() {
             Some(turn) => {
-                turn.with_state(|s| s.queue_input(items));
-                *lock(&self.queued_by) = Some(sub_id.to_owned());
+                turn.with_state(|s| s.queue_input_from(sub_id, items));
                 Ok(())
             }
             None => Err(items),
@@ -262,13 +271,12 @@ impl SessionInner {
         kind: ApprovalKind,
         decision: ReviewDecision,
     ) -> Result<(), StateError> {
-        let active = lock(&self.active);
-        match active.as_ref() {
-            Some(turn) => turn.with_state(|s| s.resolve_approval(call_id, kind, decision)),
-            None => Err(StateError::NoSuchApproval {
-                call_id: call_id.to_owned(),
-            }),
-        }
+        self.with_active(|turn| turn.with_state(|s| s.resolve_approval(call_id, kind, decision)))
+            .unwrap_or_else(|| {
+                Err(StateError::NoSuchApproval {
+                    call_id: call_id.to_owned(),
+                })
+            })
     }
 
     /// Start a turn and its task. The caller (the submission loop, before shutdown begins) has
@@ -286,12 +294,9 @@ impl SessionInner {
         );
     }
 
-    /// Start a turn and its task unless shutdown has begun; gives the input back then.
-    ///
-    /// Lock order, everywhere: the task slot, then the active turn. Holding the slot while the
-    /// turn is installed makes "active turn and its task" change together for every reader, and
-    /// checking the shutdown flag under it makes "installed before shutdown" or "refused" the
-    /// only outcomes.
+    /// Start a turn and its task unless shutdown has begun; gives the input back then. The
+    /// turn and its task are installed under one lock, with the shutdown flag checked under it:
+    /// "installed before shutdown" or "refused" are the only outcomes.
     fn try_start_turn(
         self: &Arc<Self>,
         sub_id: String,
@@ -299,20 +304,17 @@ impl SessionInner {
         input: Vec<InputItem>,
     ) -> Result<(), Vec<InputItem>> {
         let cwd = self.context().cwd;
-        let mut slot = lock(&self.task);
-        if self.shutting_down.load(std::sync::atomic::Ordering::SeqCst) {
+        let mut running = lock(&self.running);
+        if running.shutting_down {
             return Err(input);
         }
-        lock(&self.turn_inputs).clear();
-        lock(&self.queued_by).take();
+        debug_assert!(
+            running.active.is_none(),
+            "a turn was started while another runs"
+        );
         let turn = ActiveTurn::new(sub_id, kind, TurnState::new(Some(cwd)));
-        {
-            let mut active = lock(&self.active);
-            debug_assert!(active.is_none(), "a turn was started while another runs");
-            *active = Some(turn.clone());
-        }
-        let inner = Arc::clone(self);
-        *slot = Some(tokio::spawn(crate::turn::run_turn(inner, turn, input)));
+        running.active = Some(turn.clone());
+        running.task = Some((self.spawn_turn)(Arc::clone(self), turn, input));
         Ok(())
     }
 
@@ -320,11 +322,11 @@ impl SessionInner {
     /// finalizing). Never waits for a running turn.
     pub(crate) async fn wait_for_idle_task(&self) {
         let handle = {
-            let mut slot = lock(&self.task);
-            if lock(&self.active).is_some() {
+            let mut running = lock(&self.running);
+            if running.active.is_some() {
                 None
             } else {
-                slot.take()
+                running.task.take()
             }
         };
         join(handle).await;
@@ -333,9 +335,9 @@ impl SessionInner {
     /// Interrupt the running turn, if any, and finalize it. Returns whether one ran.
     pub(crate) async fn abort_turn(self: &Arc<Self>, reason: TurnAbortReason) -> bool {
         let taken = {
-            let mut slot = lock(&self.task);
-            let turn = lock(&self.active).take();
-            turn.map(|t| (t, slot.take()))
+            let mut running = lock(&self.running);
+            let turn = running.active.take();
+            turn.map(|t| (t, running.task.take()))
         };
         let Some((turn, handle)) = taken else {
             return false;
@@ -346,13 +348,11 @@ impl SessionInner {
         true
     }
 
-    /// Stop starting turns from leftover input; used once shutdown begins.
+    /// Stop starting turns from leftover input; used once shutdown begins. A finishing turn
+    /// either installed its successor before this (and shutdown aborts it) or sees the flag and
+    /// starts nothing.
     pub(crate) fn begin_shutdown(&self) {
-        // Under the task slot: a finishing turn either installed its successor before this
-        // (and shutdown aborts it) or sees the flag and starts nothing.
-        let _slot = lock(&self.task);
-        self.shutting_down
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        lock(&self.running).shutting_down = true;
     }
 
     /// Called by a turn task when it ends by itself.
@@ -363,9 +363,9 @@ impl SessionInner {
             TurnEnd::AbortRequested => Some(TurnAbortReason::Interrupted),
         };
         let turn = {
-            let mut active = lock(&self.active);
-            match active.as_ref() {
-                Some(t) if t.sub_id() == sub_id => active.take(),
+            let mut running = lock(&self.running);
+            match running.active.as_ref() {
+                Some(t) if t.sub_id() == sub_id => running.active.take(),
                 _ => None,
             }
         };
@@ -380,8 +380,14 @@ impl SessionInner {
         let now = self.now_ms();
         let (report, last_message) =
             turn.with_state(|s| (s.cleanup(now), s.last_agent_message().map(str::to_owned)));
-        let mut closing: Vec<ResponseItem> = report
-            .closed_calls
+        let CleanupReport {
+            closed_calls,
+            pending_input,
+            queued_by,
+            inputs,
+            ..
+        } = report;
+        let mut closing: Vec<ResponseItem> = closed_calls
             .into_iter()
             .map(|item| match item {
                 ResponseItem::FunctionCallOutput { call_id, output } => {
@@ -394,13 +400,7 @@ impl SessionInner {
             })
             .collect();
         if aborted.is_some() && turn.kind() == TaskKind::Regular {
-            closing.push(ResponseItem::Message {
-                id: None,
-                role: "user".to_owned(),
-                content: vec![session_state::ContentItem::InputText {
-                    text: INTERRUPT_NOTE.to_owned(),
-                }],
-            });
+            closing.push(crate::markers::interrupt_note());
         }
         self.record_items(closing).await;
         let sub_id = turn.sub_id().to_owned();
@@ -423,15 +423,15 @@ impl SessionInner {
                     thread_id: self.id.clone(),
                     turn_id: sub_id.clone(),
                     cwd: self.context().cwd,
-                    input_messages: std::mem::take(&mut *lock(&self.turn_inputs)),
+                    input_messages: inputs,
                     last_assistant_message: last_message,
                 });
         }
-        if !report.pending_input.is_empty() {
+        if !pending_input.is_empty() {
             // The next turn answers the submission that queued the input.
-            let next_id = lock(&self.queued_by).take().unwrap_or_default();
+            let next_id = queued_by.unwrap_or_default();
             if self
-                .try_start_turn(next_id.clone(), TaskKind::Regular, report.pending_input)
+                .try_start_turn(next_id.clone(), TaskKind::Regular, pending_input)
                 .is_err()
             {
                 self.emit_now(

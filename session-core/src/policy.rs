@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use session_services::{ExecSandbox, NetworkAccess, SandboxSupport};
 use session_state::{AskForApproval, ResponseItem, SandboxPolicy, TurnContext};
 
-use crate::compact::ENVIRONMENT_TAG;
 use crate::config::SessionConfig;
 use crate::error::SessionError;
+use crate::markers::ENVIRONMENT_TAG;
 
 /// The policies a session runs under, given what it asked for and what the machine enforces.
 ///

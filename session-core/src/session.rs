@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use futures_util::Stream;
+use futures_util::{FutureExt, Stream};
 use session_services::{SessionMeta, SessionServices};
 use session_state::{
     ApprovalKind, Event, EventMsg, InputItem, Op, ReviewDecision, SessionState, Submission,
@@ -19,7 +19,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::SessionConfig;
 use crate::error::SessionError;
-use crate::inner::SessionInner;
+use crate::guard::Reporter;
+use crate::inner::{Parts, SessionInner};
 use crate::policy;
 
 /// Sends submissions to a session; cheap to clone and to move to other tasks.
@@ -139,6 +140,8 @@ impl Session {
         config: SessionConfig,
         services: SessionServices,
     ) -> Result<Self, SessionError> {
+        let reporter = Reporter::default();
+        let services = crate::guard::wrap(services, &reporter);
         let context = context_of(&config, &services)?;
         let id = config
             .session_id
@@ -166,7 +169,9 @@ impl Session {
                 state.history_snapshot().items()[0].clone(),
             )])
             .await?;
-        Ok(Self::assemble(id, config, services, path, state, None))
+        Ok(Self::assemble(
+            id, config, services, path, state, None, reporter,
+        ))
     }
 
     /// Continue a recorded session: history, token totals and session approvals come back, and
@@ -182,6 +187,8 @@ impl Session {
         services: SessionServices,
         path: &Path,
     ) -> Result<Self, SessionError> {
+        let reporter = Reporter::default();
+        let services = crate::guard::wrap(services, &reporter);
         let context = context_of(&config, &services)?;
         let resumed = services.recorder.resume(path).await?;
         let id = resumed
@@ -217,6 +224,7 @@ impl Session {
             resumed.path,
             state,
             Some(resumed.events),
+            reporter,
         ))
     }
 
@@ -227,8 +235,10 @@ impl Session {
         path: PathBuf,
         state: SessionState,
         replayed: Option<Vec<EventMsg>>,
+        reporter: Reporter,
     ) -> Self {
         let (tx_event, events) = mpsc::unbounded_channel();
+        reporter.connect(tx_event.clone());
         let (tx_sub, rx_sub) = mpsc::channel(config.submission_queue_capacity.max(1));
         let model = config.model.clone();
         let context = state.context().clone();
@@ -250,20 +260,23 @@ impl Session {
                 let last = history.items().iter().rev().find_map(|h| {
                     h.item()
                         .message_text()
-                        .filter(|t| t.starts_with(crate::compact::ENVIRONMENT_TAG))
+                        .filter(|t| t.starts_with(crate::markers::ENVIRONMENT_TAG))
                 });
                 (last.is_some() && last == current).then(|| context.clone())
             }
         };
-        let inner = Arc::new(SessionInner::new(
-            id.clone(),
+        let inner = Arc::new(SessionInner::new(Parts {
+            id: id.clone(),
             config,
             services,
-            path.clone(),
+            rollout_path: path.clone(),
+            tools: crate::tools::tool_specs().into(),
             state,
             tx_event,
             announced,
-        ));
+            spawn_turn,
+            reporter,
+        }));
         inner.emit_now(
             "",
             EventMsg::SessionConfigured {
@@ -402,6 +415,15 @@ impl Session {
     }
 }
 
+/// Start the task of a turn.
+fn spawn_turn(
+    inner: Arc<SessionInner>,
+    turn: session_state::ActiveTurn,
+    input: Vec<InputItem>,
+) -> JoinHandle<()> {
+    tokio::spawn(crate::turn::run_turn(inner, turn, input))
+}
+
 /// What the model sees for a call a resumed recording left without output.
 const UNFINISHED_CALL_OUTPUT: &str =
     "aborted: the session ended before this call finished; it may or may not have run";
@@ -430,7 +452,24 @@ async fn submission_loop(inner: Arc<SessionInner>, mut rx: mpsc::Receiver<Submis
             shutdown_id = sub.id;
             break;
         }
-        handle_submission(&inner, sub).await;
+        let id = sub.id.clone();
+        let handled = std::panic::AssertUnwindSafe(handle_submission(&inner, sub))
+            .catch_unwind()
+            .await;
+        if let Err(payload) = handled {
+            // Nothing can be trusted after this: end the session, durably, and close the
+            // event stream.
+            let message = format!(
+                "the session's submission loop panicked handling submission {id}: {}; the session has ended",
+                crate::guard::panic_text(payload.as_ref())
+            );
+            inner.emit(&id, EventMsg::Error { message }).await;
+            inner.begin_shutdown();
+            inner.abort_turn(TurnAbortReason::Interrupted).await;
+            inner.wait_for_idle_task().await;
+            let _ = inner.services.recorder.shutdown().await;
+            return;
+        }
     }
     inner.begin_shutdown();
     inner.abort_turn(TurnAbortReason::Interrupted).await;

@@ -6,12 +6,13 @@
 
 use std::sync::Arc;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use session_services::secrets::StreamRedactor;
 use session_services::{ModelError, ModelEvent, ModelRequest, ReasoningOptions};
 use session_state::{ActiveTurn, ContentItem, EventMsg, InputItem, ResponseItem, TaskKind};
 
-use crate::inner::{SessionInner, TurnEnd};
+use crate::inner::SessionInner;
+use crate::outcome::{Stop, ToolCall, TurnEnd};
 use crate::retry::{Next, Phase, Retries};
 
 /// Entry point of a turn task.
@@ -23,27 +24,36 @@ pub(crate) async fn run_turn(inner: Arc<SessionInner>, turn: ActiveTurn, input: 
             model_context_window: inner.context_window(),
         },
     );
-    let end = match turn.kind() {
-        TaskKind::Regular => run_regular(&inner, &turn, input).await,
-        TaskKind::Compact => crate::compact::run_compact_task(&inner, &turn).await,
+    let body = async {
+        match turn.kind() {
+            TaskKind::Regular => run_regular(&inner, &turn, input).await,
+            TaskKind::Compact => crate::compact::run_compact_task(&inner, &turn).await,
+        }
+    };
+    // A panic anywhere in the turn (a port the guards do not cover, a bug here) ends the turn
+    // like any other, after an `error` that says so.
+    let end = match std::panic::AssertUnwindSafe(body).catch_unwind().await {
+        Ok(end) => end,
+        Err(payload) => {
+            let message = format!(
+                "the turn panicked: {}",
+                crate::guard::panic_text(payload.as_ref())
+            );
+            inner.emit(&sub_id, EventMsg::Error { message }).await;
+            TurnEnd::Completed
+        }
     };
     inner.task_finished(&sub_id, end).await;
 }
 
-/// Why a step of a turn stopped early.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Stop {
-    /// The turn was cancelled.
-    Cancelled,
-    /// The user chose `abort`.
-    AbortRequested,
-}
-
-impl From<Stop> for TurnEnd {
-    fn from(s: Stop) -> Self {
-        match s {
-            Stop::Cancelled => TurnEnd::Cancelled,
-            Stop::AbortRequested => TurnEnd::AbortRequested,
+/// How a turn that stopped early ends; a failure is reported as an `error` first.
+async fn end_of(inner: &SessionInner, sub_id: &str, stop: Stop) -> TurnEnd {
+    match stop {
+        Stop::Cancelled => TurnEnd::Cancelled,
+        Stop::AbortRequested => TurnEnd::AbortRequested,
+        Stop::Failed(message) => {
+            inner.emit(sub_id, EventMsg::Error { message }).await;
+            TurnEnd::Completed
         }
     }
 }
@@ -54,21 +64,21 @@ async fn run_regular(
     input: Vec<InputItem>,
 ) -> TurnEnd {
     let sub_id = turn.sub_id();
-    record_user_input(inner, sub_id, input).await;
+    record_user_input(inner, turn, input).await;
     loop {
         if turn.cancel_token().is_cancelled() {
             return TurnEnd::Cancelled;
         }
         let pending = turn.with_state(|s| s.take_pending_input());
         if !pending.is_empty() {
-            record_user_input(inner, sub_id, pending).await;
+            record_user_input(inner, turn, pending).await;
         }
         if let Some(end) = auto_compact(inner, turn).await {
             return end;
         }
         let calls = match sample(inner, turn).await {
             Ok(calls) => calls,
-            Err(SampleError::Stop(stop)) => return stop.into(),
+            Err(SampleError::Stop(stop)) => return end_of(inner, sub_id, stop).await,
             Err(SampleError::Request(e) | SampleError::Stream(e)) => {
                 inner
                     .emit(
@@ -89,7 +99,7 @@ async fn run_regular(
         }
         for call in calls {
             if let Err(stop) = crate::tools::handle_call(inner, turn, call).await {
-                return stop.into();
+                return end_of(inner, sub_id, stop).await;
             }
         }
     }
@@ -103,7 +113,9 @@ async fn auto_compact(inner: &Arc<SessionInner>, turn: &ActiveTurn) -> Option<Tu
     }
     match crate::compact::compact_history(inner, turn).await {
         Ok(()) => None,
-        Err(crate::compact::CompactError::Stop(stop)) => Some(stop.into()),
+        Err(crate::compact::CompactError::Stop(stop)) => {
+            Some(end_of(inner, turn.sub_id(), stop).await)
+        }
         Err(crate::compact::CompactError::Failed(message)) => {
             inner.emit(turn.sub_id(), EventMsg::Error { message }).await;
             Some(TurnEnd::Completed)
@@ -111,8 +123,10 @@ async fn auto_compact(inner: &Arc<SessionInner>, turn: &ActiveTurn) -> Option<Tu
     }
 }
 
-/// Record user input as one user message, and tell the front-end.
-async fn record_user_input(inner: &SessionInner, sub_id: &str, input: Vec<InputItem>) {
+/// Record user input as one user message, and tell the front-end. Text that starts like an
+/// item the session writes for itself is escaped (see [`crate::markers`]).
+async fn record_user_input(inner: &SessionInner, turn: &ActiveTurn, input: Vec<InputItem>) {
+    let sub_id = turn.sub_id();
     let mut content = Vec::with_capacity(input.len());
     let mut text = String::new();
     for item in input {
@@ -122,7 +136,9 @@ async fn record_user_input(inner: &SessionInner, sub_id: &str, input: Vec<InputI
                     text.push('\n');
                 }
                 text.push_str(&t);
-                content.push(ContentItem::InputText { text: t });
+                content.push(ContentItem::InputText {
+                    text: crate::markers::escape_user_text(t),
+                });
             }
             InputItem::Image { image_url } => content.push(ContentItem::InputImage { image_url }),
             InputItem::LocalImage { path } => content.push(ContentItem::InputText {
@@ -150,18 +166,10 @@ async fn record_user_input(inner: &SessionInner, sub_id: &str, input: Vec<InputI
             content,
         }])
         .await;
-    inner.note_turn_input(text.clone());
+    inner.note_turn_input(turn, text.clone());
     inner
         .emit(sub_id, EventMsg::UserMessage { message: text })
         .await;
-}
-
-/// A tool call the model asked for.
-#[derive(Debug, Clone)]
-pub(crate) struct ToolCall {
-    pub(crate) call_id: String,
-    pub(crate) name: String,
-    pub(crate) arguments: String,
 }
 
 #[derive(Debug)]
@@ -220,6 +228,8 @@ async fn sample_once(
         r = inner.services.model.stream(request) => r.map_err(SampleError::Request)?,
     };
     let mut items: Vec<ResponseItem> = Vec::new();
+    // Streamed text no message item has carried yet.
+    let mut unrecorded = String::new();
     // A key the model echoes may arrive cut over several deltas.
     let mut text = StreamRedactor::new();
     let mut reasoning = StreamRedactor::new();
@@ -240,18 +250,34 @@ async fn sample_once(
             next = stream.next() => next,
         };
         match next {
-            Some(Ok(ModelEvent::OutputTextDelta(delta))) => emit_text(text.push_str(&delta)),
+            Some(Ok(ModelEvent::OutputTextDelta(delta))) => {
+                unrecorded.push_str(&delta);
+                emit_text(text.push_str(&delta));
+            }
             Some(Ok(ModelEvent::ReasoningDelta(delta))) => {
                 emit_reasoning(reasoning.push_str(&delta));
             }
             Some(Ok(ModelEvent::OutputItemDone(item))) => {
                 emit_text(text.finish_str());
                 emit_reasoning(reasoning.finish_str());
+                // Text the model streamed but sent no message for is kept, in its place.
+                if item.role() == Some("assistant") {
+                    unrecorded.clear();
+                } else if !unrecorded.is_empty() {
+                    items.push(ResponseItem::assistant_text(std::mem::take(
+                        &mut unrecorded,
+                    )));
+                }
                 items.push(item);
             }
             Some(Ok(ModelEvent::Completed { usage, .. })) => {
                 emit_text(text.finish_str());
                 emit_reasoning(reasoning.finish_str());
+                if !unrecorded.is_empty() {
+                    items.push(ResponseItem::assistant_text(std::mem::take(
+                        &mut unrecorded,
+                    )));
+                }
                 break usage;
             }
             Some(Ok(ModelEvent::RateLimits(limits))) => inner.set_rate_limits(limits),

@@ -11,6 +11,9 @@ pub enum FsError {
     /// The file does not exist.
     #[error("{0} does not exist")]
     NotFound(PathBuf),
+    /// The file system panicked; the message says where and why.
+    #[error("{0}")]
+    Panicked(String),
     /// Any other failure.
     #[error("file operation failed on {path}")]
     Io {

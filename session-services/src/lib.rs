@@ -13,6 +13,7 @@ mod model;
 mod notifier;
 mod recorder;
 mod recorder_memory;
+mod retry;
 mod sandbox;
 mod sandbox_fake;
 mod scripted;
@@ -37,7 +38,8 @@ pub use crate::fs::{FileSystem, FsError};
 pub use crate::fs_memory::MemoryFileSystem;
 pub use crate::fs_real::RealFileSystem;
 pub use crate::model::{
-    ModelClient, ModelError, ModelEvent, ModelRequest, ModelStream, ReasoningOptions, ToolSpec,
+    ModelClient, ModelError, ModelEvent, ModelRequest, ModelSender, ModelStream, ReasoningOptions,
+    ToolSpec, model_channel, model_stream, text_response,
 };
 pub use crate::notifier::{NoopNotifier, Notification, Notifier};
 pub use crate::recorder::{
@@ -56,7 +58,6 @@ pub use crate::shell::{ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, Shell
 pub use crate::shell_process::ProcessShell;
 // -- implementation re-exports added by area below --
 pub use crate::chat::ChatCompletionsClient;
-pub use crate::http_retry::{Jitter, MAX_RETRY_AFTER, RetryPolicy};
 pub use crate::messages::{ANTHROPIC_VERSION, MessagesClient};
 pub use crate::notifier_command::CommandNotifier;
 pub use crate::provider::{ProviderConfig, WireApi};
@@ -64,6 +65,7 @@ pub use crate::recorder_jsonl::{
     JsonlRecorder, count_recorded_turns, format_timestamp, read_recording,
 };
 pub use crate::responses::ResponsesClient;
+pub use crate::retry::{Jitter, MAX_RETRY_AFTER, RetryPolicy};
 #[cfg(target_os = "linux")]
 pub use crate::sandbox_linux::LinuxSandbox;
 
@@ -76,6 +78,8 @@ pub mod mocks {
     pub use crate::recorder::MockRecorder;
     pub use crate::sandbox::MockSandbox;
     pub use crate::shell::MockShell;
+    /// The mockall crate the mocks are made with, for its predicates and `Sequence`.
+    pub use mockall;
 }
 
 /// Entry points for the fuzz targets (feature `fuzzing`); not a stable API.

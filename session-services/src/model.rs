@@ -77,7 +77,50 @@ pub enum ModelEvent {
 }
 
 /// The stream of one model response.
+///
+/// Build one with [`model_stream`] (from events you have), [`model_channel`] (events you send as
+/// they come) or [`text_response`] (a whole answer); no other crate is needed.
 pub type ModelStream = Pin<Box<dyn Stream<Item = Result<ModelEvent, ModelError>> + Send>>;
+
+/// What a model client sends into a stream made by [`model_channel`].
+pub type ModelSender = tokio::sync::mpsc::Sender<Result<ModelEvent, ModelError>>;
+
+/// A stream of these events, in order.
+pub fn model_stream<I>(events: I) -> ModelStream
+where
+    I: IntoIterator<Item = Result<ModelEvent, ModelError>>,
+    I::IntoIter: Send + 'static,
+{
+    Box::pin(futures_util::stream::iter(events))
+}
+
+/// A stream fed through a channel of `capacity` events: send events as they come, then
+/// `Completed` (or an error); dropping the sender earlier ends the stream, which the session
+/// reports as a broken stream.
+pub fn model_channel(capacity: usize) -> (ModelSender, ModelStream) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel(capacity.max(1));
+    let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    (tx, Box::pin(stream))
+}
+
+/// The events of a plain text answer: `text` as one delta, the assistant message, `Completed`.
+///
+/// A model must send both: deltas are what front-ends show while it streams, and the final
+/// message item is what the session records (one that sends only deltas still gets its text
+/// recorded, from the deltas).
+pub fn text_response(text: impl Into<String>) -> ModelStream {
+    let text = text.into();
+    model_stream([
+        Ok(ModelEvent::OutputTextDelta(text.clone())),
+        Ok(ModelEvent::OutputItemDone(ResponseItem::assistant_text(
+            text,
+        ))),
+        Ok(ModelEvent::Completed {
+            response_id: String::new(),
+            usage: None,
+        }),
+    ])
+}
 
 /// Why a model request failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -117,6 +160,9 @@ pub enum ModelError {
     /// A scripted model ran out of responses or was told to fail.
     #[error("scripted model: {0}")]
     Scripted(String),
+    /// The model client panicked; the message says where and why. Never retried.
+    #[error("{0}")]
+    Panicked(String),
 }
 
 impl ModelError {
@@ -131,7 +177,8 @@ impl ModelError {
             | ModelError::Failed(_)
             | ModelError::Incomplete(_)
             | ModelError::Config(_)
-            | ModelError::Scripted(_) => false,
+            | ModelError::Scripted(_)
+            | ModelError::Panicked(_) => false,
         }
     }
 

@@ -120,6 +120,9 @@ pub struct ListFilter {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RecorderError {
+    /// The recorder panicked; the message says where and why.
+    #[error("{0}")]
+    Panicked(String),
     /// A file operation failed.
     ///
     /// The OS error is part of the message (`… on /x.jsonl: No space left on device (os

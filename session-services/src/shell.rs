@@ -19,6 +19,32 @@ pub struct UserShell {
     pub path: PathBuf,
 }
 
+impl UserShell {
+    /// This machine's user shell: the login shell, then `$SHELL`, then `/bin/sh`.
+    pub fn detect() -> Self {
+        Self {
+            path: crate::shell_process::detect_login_shell(),
+        }
+    }
+}
+
+#[cfg(any(test, feature = "mocks"))]
+mockall::mock! {
+    /// A mockall mock of [`Shell`]. `user_shell` is not mocked: it keeps the trait's default,
+    /// so a mock needs expectations only for the commands it runs.
+    pub Shell {}
+
+    #[async_trait::async_trait]
+    impl Shell for Shell {
+        async fn run(
+            &self,
+            request: ExecRequest,
+            output: Option<mpsc::Sender<ExecChunk>>,
+            cancel: CancelToken,
+        ) -> Result<ExecOutput, ShellError>;
+    }
+}
+
 /// One command to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecRequest {
@@ -97,6 +123,14 @@ pub enum ShellError {
         /// What could not be set up.
         reason: String,
     },
+    /// The shell panicked; the message says where and why.
+    #[error("{message}")]
+    Panicked {
+        /// The program.
+        program: String,
+        /// Where and why.
+        message: String,
+    },
     /// Reading its output or waiting for it failed.
     #[error("failed while running {program}")]
     Io {
@@ -112,11 +146,13 @@ pub enum ShellError {
 ///
 /// Implementers must send chunks in arrival order, kill the whole process group when `cancel`
 /// fires or the timeout passes (returning what was captured so far), and bound captured output.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait::async_trait]
 pub trait Shell: Send + Sync {
-    /// The user's shell: login shell, then `$SHELL`, then `/bin/sh`.
-    fn user_shell(&self) -> UserShell;
+    /// The user's shell: login shell, then `$SHELL`, then `/bin/sh`. The session names it in
+    /// the environment context it sends the model; the default looks it up on this machine.
+    fn user_shell(&self) -> UserShell {
+        UserShell::detect()
+    }
 
     /// Run one command to its end, streaming chunks to `output` when given.
     ///

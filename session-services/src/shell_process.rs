@@ -92,6 +92,11 @@ impl Shell for ProcessShell {
     }
 }
 
+/// The login shell of this user, then `$SHELL`, then `/bin/sh`.
+pub(crate) fn detect_login_shell() -> std::path::PathBuf {
+    login::detect()
+}
+
 async fn run(
     request: ExecRequest,
     output: Option<mpsc::Sender<ExecChunk>>,

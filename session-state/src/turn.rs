@@ -111,6 +111,10 @@ pub struct CleanupReport {
     pub closed_calls: Vec<ResponseItem>,
     /// Input queued for the turn that no model request took; it starts the next turn.
     pub pending_input: Vec<InputItem>,
+    /// The submission that queued input last: the next turn answers it.
+    pub queued_by: Option<String>,
+    /// What the user said in the turn, oldest first.
+    pub inputs: Vec<String>,
 }
 
 impl CleanupReport {
@@ -131,6 +135,10 @@ pub struct TurnState {
     auto_compact_requested: bool,
     last_agent_message: Option<String>,
     open_calls: Vec<OpenCall>,
+    /// What the user said in the turn, for the turn-complete notification.
+    inputs: Vec<String>,
+    /// The last submission whose input was queued into the turn.
+    queued_by: Option<String>,
 }
 
 impl TurnState {
@@ -145,6 +153,23 @@ impl TurnState {
     /// Queue user input for the turn's next model request.
     pub fn queue_input(&mut self, items: Vec<InputItem>) {
         self.pending_input.extend(items);
+    }
+
+    /// Queue user input that submission `sub_id` sent; input the turn does not take starts the
+    /// next turn, which then answers `sub_id`.
+    pub fn queue_input_from(&mut self, sub_id: &str, items: Vec<InputItem>) {
+        self.pending_input.extend(items);
+        self.queued_by = Some(sub_id.to_owned());
+    }
+
+    /// Remember text the user said in this turn.
+    pub fn note_input(&mut self, text: String) {
+        self.inputs.push(text);
+    }
+
+    /// What the user said in this turn, oldest first.
+    pub fn inputs(&self) -> &[String] {
+        &self.inputs
     }
 
     /// Take the queued input (for the next model request).
@@ -313,6 +338,8 @@ impl TurnState {
             answered_approvals: answered,
             closed_calls,
             pending_input: std::mem::take(&mut self.pending_input),
+            queued_by: self.queued_by.take(),
+            inputs: std::mem::take(&mut self.inputs),
         }
     }
 }

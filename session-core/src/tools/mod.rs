@@ -18,7 +18,7 @@ use session_state::{ActiveTurn, ApprovalKind, EventMsg, ResponseItem, ReviewDeci
 pub(crate) use self::patch_parse::{Hunk, parse_patch};
 
 use crate::inner::SessionInner;
-use crate::turn::{Stop, ToolCall};
+use crate::outcome::{Stop, ToolCall};
 
 /// Parse a patch and apply its update chunks to `file` (fuzzing entry point).
 #[cfg(feature = "fuzzing")]
@@ -89,12 +89,19 @@ pub(crate) async fn handle_call(
     turn: &ActiveTurn,
     call: ToolCall,
 ) -> Result<(), Stop> {
+    inner.reporter.take_failure();
     let output = match call.name.as_str() {
-        "shell" => shell::handle(inner, turn, &call).await?,
-        "apply_patch" => patch::handle(inner, turn, &call).await?,
-        other => format!("unknown tool `{other}`; the tools are `shell` and `apply_patch`"),
+        "shell" => shell::handle(inner, turn, &call).await,
+        "apply_patch" => patch::handle(inner, turn, &call).await,
+        other => Ok(format!(
+            "unknown tool `{other}`; the tools are `shell` and `apply_patch`"
+        )),
     };
-    finish_call(inner, turn, &call.call_id, output).await;
+    // A port that panicked under the tool ends the turn; the call is closed by its cleanup.
+    if let Some(message) = inner.reporter.take_failure() {
+        return Err(Stop::Failed(message));
+    }
+    finish_call(inner, turn, &call.call_id, output?).await;
     Ok(())
 }
 

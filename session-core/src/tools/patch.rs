@@ -16,7 +16,7 @@ use session_state::{
 use super::patch_apply::apply_chunks;
 use super::{Hunk, parse_patch, request_approval};
 use crate::inner::SessionInner;
-use crate::turn::{Stop, ToolCall};
+use crate::outcome::{Stop, ToolCall};
 
 #[derive(Debug, Deserialize)]
 struct PatchArgs {

@@ -17,8 +17,8 @@ use tokio::sync::mpsc;
 use super::request_approval;
 use super::safety::{CommandLine, RealHost, known_safe};
 use crate::inner::SessionInner;
+use crate::outcome::{Stop, ToolCall};
 use crate::policy::{Confine, ShellCall, ShellDecision, decide_shell, exec_sandbox};
-use crate::turn::{Stop, ToolCall};
 
 /// Commands run at most this long unless the model asks otherwise.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
