@@ -22,16 +22,22 @@ mod services;
 mod shell;
 mod shell_process;
 // -- implementation modules added by area below (keep one line each) --
+#[cfg(feature = "http")]
 mod chat;
+#[cfg(feature = "http")]
 mod http_retry;
+#[cfg(feature = "http")]
 mod messages;
 mod notifier_command;
 mod provider;
 mod recorder_jsonl;
+#[cfg(feature = "http")]
 mod responses;
 #[cfg(target_os = "linux")]
 mod sandbox_linux;
+#[cfg(feature = "http")]
 mod sse;
+#[cfg(feature = "http")]
 mod wire;
 
 pub use crate::fs::{FileSystem, FsError};
@@ -57,13 +63,16 @@ pub use crate::services::{SessionServices, SessionServicesBuilder};
 pub use crate::shell::{ExecChunk, ExecEnd, ExecOutput, ExecRequest, Shell, ShellError, UserShell};
 pub use crate::shell_process::ProcessShell;
 // -- implementation re-exports added by area below --
+#[cfg(feature = "http")]
 pub use crate::chat::ChatCompletionsClient;
+#[cfg(feature = "http")]
 pub use crate::messages::{ANTHROPIC_VERSION, MessagesClient};
 pub use crate::notifier_command::CommandNotifier;
 pub use crate::provider::{ProviderConfig, WireApi};
 pub use crate::recorder_jsonl::{
     JsonlRecorder, count_recorded_turns, format_timestamp, read_recording,
 };
+#[cfg(feature = "http")]
 pub use crate::responses::ResponsesClient;
 pub use crate::retry::{Jitter, MAX_RETRY_AFTER, RetryPolicy};
 #[cfg(target_os = "linux")]
@@ -83,7 +92,7 @@ pub mod mocks {
 }
 
 /// Entry points for the fuzz targets (feature `fuzzing`); not a stable API.
-#[cfg(feature = "fuzzing")]
+#[cfg(all(feature = "fuzzing", feature = "http"))]
 #[doc(hidden)]
 pub mod fuzzing {
     use std::ops::ControlFlow;

@@ -25,6 +25,8 @@ pub(crate) enum Step {
     Tidy,
     /// `cargo test` on the whole workspace.
     Test,
+    /// The example programs built on `session-core` alone, run (their tests run with `Test`).
+    Examples,
     /// `cargo doc` with rustdoc warnings denied.
     Docs,
 }
@@ -36,6 +38,7 @@ pub(crate) const CI: &[Step] = &[
     Step::Layering,
     Step::Tidy,
     Step::Test,
+    Step::Examples,
     Step::Docs,
 ];
 
@@ -47,6 +50,7 @@ impl Step {
             Step::Layering => "layering",
             Step::Tidy => "tidy",
             Step::Test => "test",
+            Step::Examples => "examples",
             Step::Docs => "docs",
         }
     }
@@ -65,6 +69,14 @@ impl Step {
                 "warnings",
             ]),
             Step::Test => Some(&["test", "--workspace", "--all-features"]),
+            Step::Examples => Some(&[
+                "run",
+                "--quiet",
+                "-p",
+                "session-examples",
+                "--bin",
+                "custom-model",
+            ]),
             Step::Docs => Some(&["doc", "--workspace", "--no-deps", "--all-features"]),
             Step::Layering | Step::Tidy => None,
         }

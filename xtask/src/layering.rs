@@ -3,6 +3,7 @@
 //! layering. `check` is a pure function so each rule can be tested on small fixtures; only `run`
 //! touches cargo and the file system.
 
+mod modules;
 mod source;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -21,6 +22,7 @@ const CLI: &str = "session-cli";
 const TESTS: &str = "session-tests";
 const TESTKIT: &str = "session-testkit";
 const XTASK: &str = "xtask";
+const EXAMPLES: &str = "session-examples";
 
 /// One row of DESIGN.md's crate table.
 struct Layer {
@@ -62,6 +64,11 @@ const LAYERS: &[Layer] = &[
         name: TESTKIT,
         rank: Some(2),
         may_depend_on: &[STATE, SERVICES],
+    },
+    Layer {
+        name: EXAMPLES,
+        rank: Some(3),
+        may_depend_on: &[CORE],
     },
     Layer {
         name: XTASK,
@@ -125,6 +132,8 @@ pub(crate) enum Rule {
     StdIo,
     /// A print macro in a library crate.
     Print,
+    /// `session-core` modules importing each other in a circle.
+    ModuleCycle,
 }
 
 /// One broken rule, rendered as `subject: message`.
@@ -154,6 +163,7 @@ pub(crate) fn check(metadata: &Metadata, sources: &SourceView) -> Vec<Violation>
         check_state_closure(metadata, state, &mut out);
     }
     source::check(sources, &mut out);
+    modules::check(sources, &mut out);
     // Sorted by where, then what, so related lines sit together in the report.
     out.sort_by(|a, b| (&a.subject, &a.message, a.rule).cmp(&(&b.subject, &b.message, b.rule)));
     out.dedup();

@@ -2,6 +2,9 @@
 //! nothing secret reaches a `Debug` string or an error.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use reqwest::header::AUTHORIZATION;
+
+use super::endpoint::ApiKey;
 use super::*;
 
 #[test]

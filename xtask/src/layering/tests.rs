@@ -586,3 +586,65 @@ fn real_cargo_metadata_of_a_well_layered_workspace_reports_nothing() {
     );
     assert_eq!(check_real_workspace(dir.path()), Vec::<String>::new());
 }
+
+#[test]
+fn a_cycle_among_core_modules_is_reported_once_and_an_acyclic_graph_is_not() {
+    let acyclic = SourceView::of(&[
+        (
+            "session-core",
+            "session-core/src/lib.rs",
+            "mod a;\nmod b;\nuse crate::a::X;\n",
+        ),
+        (
+            "session-core",
+            "session-core/src/a.rs",
+            "//! A.\nuse crate::b::Y;\n",
+        ),
+        (
+            "session-core",
+            "session-core/src/b.rs",
+            "//! B, a leaf.\n// crate::a in a comment\n",
+        ),
+        (
+            "session-core",
+            "session-core/src/b/tests.rs",
+            "use crate::a::X;\n",
+        ),
+    ]);
+    let mut out = Vec::new();
+    super::modules::check(&acyclic, &mut out);
+    assert!(out.is_empty(), "{out:?}");
+
+    let planted = SourceView::of(&[
+        (
+            "session-core",
+            "session-core/src/a.rs",
+            "use crate::b::Y;\n",
+        ),
+        (
+            "session-core",
+            "session-core/src/b.rs",
+            "pub(crate) fn f() { crate::c::g() }\n",
+        ),
+        (
+            "session-core",
+            "session-core/src/c/mod.rs",
+            "use crate::a::X;\n",
+        ),
+        (
+            "session-services",
+            "session-services/src/x.rs",
+            "use crate::y::Z;\n",
+        ),
+        (
+            "session-services",
+            "session-services/src/y.rs",
+            "use crate::x::Z;\n",
+        ),
+    ]);
+    let mut out = Vec::new();
+    super::modules::check(&planted, &mut out);
+    let lines = lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("a -> b -> c -> a"), "{lines:?}");
+}
