@@ -11,6 +11,7 @@ mod fs_real;
 pub mod host;
 mod model;
 mod notifier;
+pub mod project_doc;
 mod recorder;
 mod recorder_memory;
 mod retry;
