@@ -11,6 +11,7 @@ mod toml_types;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use session_core::services::project_doc::{self, ProjectDocOptions};
 use session_core::services::{ProviderConfig, WireApi};
 use session_core::{
     AskForApproval, AutoCompact, ReasoningEffort, ReasoningSummary, SandboxPolicy, SessionConfig,
@@ -47,6 +48,8 @@ const KNOWN_KEYS: &[&str] = &[
     "model_reasoning_summary",
     "instructions",
     "model_script",
+    "project_doc_max_bytes",
+    "project_doc_fallback_filenames",
 ];
 
 /// Keys of the `[sandbox_workspace_write]` table.
@@ -142,6 +145,11 @@ pub(crate) struct Settings {
     pub(crate) effort: Option<ReasoningEffort>,
     /// Reasoning summary mode.
     pub(crate) summary: Option<ReasoningSummary>,
+    /// `project_doc_max_bytes`: the cap on the `AGENTS.md` instructions; `None` for the
+    /// default.
+    pub(crate) project_doc_max_bytes: Option<usize>,
+    /// `project_doc_fallback_filenames`: names tried where a directory has no `AGENTS.md`.
+    pub(crate) project_doc_fallback_filenames: Vec<String>,
 }
 
 impl Settings {
@@ -159,6 +167,24 @@ impl Settings {
             Some(SandboxMode::DangerFullAccess) => Some(SandboxPolicy::DangerFullAccess),
             None if enforced => Some(workspace_write()),
             None => None,
+        }
+    }
+
+    /// How the `AGENTS.md` instructions are looked up: `project_doc_max_bytes` (default 32 KiB)
+    /// and `project_doc_fallback_filenames`.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "read once the session config loads project docs (issue 14 item 3)"
+        )
+    )]
+    pub(crate) fn project_doc_options(&self) -> ProjectDocOptions {
+        ProjectDocOptions {
+            max_bytes: self
+                .project_doc_max_bytes
+                .unwrap_or(project_doc::DEFAULT_MAX_BYTES),
+            fallback_filenames: self.project_doc_fallback_filenames.clone(),
         }
     }
 
@@ -339,6 +365,8 @@ fn resolve(raw: ConfigToml, openai_key_set: bool, notices: &mut Vec<String>) -> 
         instructions: raw.instructions,
         effort: raw.model_reasoning_effort,
         summary: raw.model_reasoning_summary,
+        project_doc_max_bytes: raw.project_doc_max_bytes,
+        project_doc_fallback_filenames: raw.project_doc_fallback_filenames.unwrap_or_default(),
     })
 }
 

@@ -391,3 +391,37 @@ fn lines_and_keys_are_found_from_offsets() {
     assert_eq!(key_at_line(text, 2), None);
     assert_eq!(key_at_line(text, 3).as_deref(), Some("t.b"));
 }
+
+#[test]
+fn project_doc_keys_are_read_without_a_warning() {
+    let defaults = load(&ConfigInputs::default()).unwrap().settings;
+    assert_eq!(defaults.project_doc_max_bytes, None);
+    assert!(defaults.project_doc_fallback_filenames.is_empty());
+    assert_eq!(defaults.project_doc_options().max_bytes, 32 * 1024);
+
+    let inputs = ConfigInputs {
+        file: file(
+            "project_doc_max_bytes = 4096\nproject_doc_fallback_filenames = [\"CLAUDE.md\", \".rules\"]\n",
+        ),
+        overrides: vec!["project_doc_max_bytes=1024".to_owned()],
+        ..ConfigInputs::default()
+    };
+    let loaded = load(&inputs).unwrap();
+    let all = loaded.notices.join("\n");
+    assert!(!all.contains("unknown config key"), "{all}");
+    assert_eq!(loaded.settings.project_doc_max_bytes, Some(1024));
+    assert_eq!(
+        loaded.settings.project_doc_fallback_filenames,
+        ["CLAUDE.md", ".rules"]
+    );
+    let options = loaded.settings.project_doc_options();
+    assert_eq!(options.max_bytes, 1024);
+    assert_eq!(options.fallback_filenames, ["CLAUDE.md", ".rules"]);
+
+    let negative = ConfigInputs {
+        file: file("project_doc_max_bytes = -1\n"),
+        ..ConfigInputs::default()
+    };
+    let message = error_of(&negative);
+    assert!(message.contains("`project_doc_max_bytes`"), "{message}");
+}

@@ -28,6 +28,8 @@ pub(crate) struct ConfigToml {
     pub(crate) model_reasoning_summary: Option<ReasoningSummary>,
     pub(crate) instructions: Option<String>,
     pub(crate) model_script: Option<PathBuf>,
+    pub(crate) project_doc_max_bytes: Option<usize>,
+    pub(crate) project_doc_fallback_filenames: Option<Vec<String>>,
 }
 
 /// One `[model_providers.<id>]` table.
