@@ -172,13 +172,6 @@ impl Settings {
 
     /// How the `AGENTS.md` instructions are looked up: `project_doc_max_bytes` (default 32 KiB)
     /// and `project_doc_fallback_filenames`.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "read once the session config loads project docs (issue 14 item 3)"
-        )
-    )]
     pub(crate) fn project_doc_options(&self) -> ProjectDocOptions {
         ProjectDocOptions {
             max_bytes: self
@@ -192,6 +185,7 @@ impl Settings {
     /// `home` (which they may never write), on a machine whose sandbox is `enforced` or not.
     pub(crate) fn session_config(&self, cwd: &Path, home: &Path, enforced: bool) -> SessionConfig {
         let mut config = SessionConfig::new(self.model.clone(), cwd);
+        config.user_instructions = project_doc::load(cwd, Some(home), &self.project_doc_options());
         config.model_provider = self.provider_id.clone();
         if let Some(instructions) = &self.instructions {
             config.instructions = instructions.clone();

@@ -7,7 +7,9 @@
 use std::collections::HashSet;
 use std::io::{self, Write};
 
-use session_core::{EventMsg, FileChange, TokenUsage, TokenUsageInfo};
+use session_core::{
+    EventMsg, FileChange, McpStartupStatus, StepStatus, TokenUsage, TokenUsageInfo,
+};
 
 use crate::term::{Style, display_command};
 
@@ -184,6 +186,48 @@ impl<O: Write, E: Write> Renderer<O, E> {
                     self.write_out(&shown)?;
                     self.end_line()?;
                 }
+            }
+            EventMsg::PlanUpdate { explanation, plan } => {
+                self.start_block()?;
+                self.write_out(&self.style.bold("plan"))?;
+                self.end_line()?;
+                if let Some(why) = explanation.as_deref().filter(|w| !w.trim().is_empty()) {
+                    self.write_out(&self.style.dim(&format!("  {}", why.trim())))?;
+                    self.end_line()?;
+                }
+                for item in plan {
+                    let line = match item.status {
+                        StepStatus::Completed => self.style.dim(&format!("  [x] {}", item.step)),
+                        StepStatus::InProgress => self.style.cyan(&format!("  [>] {}", item.step)),
+                        _ => format!("  [ ] {}", item.step),
+                    };
+                    self.write_out(&line)?;
+                    self.end_line()?;
+                }
+            }
+            EventMsg::McpStartupUpdate { server, status } => match status {
+                McpStartupStatus::Failed { error } => {
+                    let line = format!("mcp server {server} failed to start: {error}");
+                    self.err_line(&self.err_style.red(&line))?;
+                }
+                McpStartupStatus::Ready { tools } => {
+                    let line = format!("mcp server {server} ready ({} tools)", tools.len());
+                    self.err_line(&self.err_style.dim(&line))?;
+                }
+                _ => {}
+            },
+            EventMsg::McpToolCallBegin { server, tool, .. } => {
+                self.start_block()?;
+                let line = self.style.bold(&format!("mcp {server}.{tool}"));
+                self.write_out(&line)?;
+                self.end_line()?;
+            }
+            EventMsg::McpToolCallEnd {
+                error: Some(error), ..
+            } => {
+                let line = self.style.red(&format!("  failed: {error}"));
+                self.write_out(&line)?;
+                self.end_line()?;
             }
             EventMsg::TokenCount { info, .. } => {
                 self.turn_usage.add(&info.last_token_usage);

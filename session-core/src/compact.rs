@@ -146,7 +146,9 @@ fn build_compacted<'a>(
             continue;
         }
         match Marker::of(item) {
-            Some(Marker::EnvironmentContext) => initial.push(item.clone()),
+            Some(Marker::EnvironmentContext | Marker::UserInstructions) => {
+                initial.push(item.clone());
+            }
             Some(Marker::Summary | Marker::InterruptNote) => {}
             None => users.push(item),
         }

@@ -26,6 +26,9 @@ pub struct SessionConfig {
     pub model_provider: String,
     /// System instructions sent with every request.
     pub instructions: String,
+    /// The user's instructions for this project (its `AGENTS.md` files, say): sent to the model
+    /// as the first item of the initial context, kept through compaction and resume.
+    pub user_instructions: Option<String>,
     /// Working directory of the session's turns.
     pub cwd: PathBuf,
     /// When to ask before running commands; `None` for this machine's safe default
@@ -70,6 +73,7 @@ impl SessionConfig {
             model: model.into(),
             model_provider: String::new(),
             instructions: DEFAULT_INSTRUCTIONS.to_owned(),
+            user_instructions: None,
             cwd: cwd.into(),
             approval_policy: None,
             sandbox_policy: None,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use session_services::{Notification, RolloutItem, SessionServices, ToolSpec, is_recorded_event};
+use session_services::{Notification, RolloutItem, SessionServices, is_recorded_event};
 use session_state::{
     ActiveTurn, ApprovalKind, CleanupReport, Event, EventMsg, HistorySnapshot, InputItem,
     ResponseItem, ReviewDecision, SessionState, StateError, TaskKind, TokenUsage, TokenUsageInfo,
@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::config::SessionConfig;
 use crate::guard::Reporter;
 use crate::outcome::TurnEnd;
+use crate::registry::Tools;
 
 /// Starts the task of a turn: given by the session, which knows how turns run.
 pub(crate) type SpawnTurn = fn(Arc<SessionInner>, ActiveTurn, Vec<InputItem>) -> JoinHandle<()>;
@@ -41,7 +42,7 @@ pub(crate) struct SessionInner {
     pub(crate) config: SessionConfig,
     pub(crate) services: SessionServices,
     pub(crate) rollout_path: PathBuf,
-    pub(crate) tools: Arc<[ToolSpec]>,
+    pub(crate) tools: Tools,
     /// Where the guarded ports report their panics.
     pub(crate) reporter: Reporter,
     tx_event: mpsc::UnboundedSender<Event>,
@@ -63,7 +64,7 @@ pub(crate) struct Parts {
     pub(crate) config: SessionConfig,
     pub(crate) services: SessionServices,
     pub(crate) rollout_path: PathBuf,
-    pub(crate) tools: Arc<[ToolSpec]>,
+    pub(crate) tools: Tools,
     pub(crate) state: SessionState,
     pub(crate) tx_event: mpsc::UnboundedSender<Event>,
     pub(crate) announced: Option<TurnContext>,

@@ -97,6 +97,7 @@ mod markers;
 mod outcome;
 mod policy;
 mod redact;
+mod registry;
 mod retry;
 mod session;
 mod tools;
@@ -105,14 +106,15 @@ mod turn;
 
 pub use crate::config::{AutoCompact, DEFAULT_INSTRUCTIONS, SessionConfig};
 pub use crate::error::SessionError;
+pub use crate::registry::{Tool, ToolApproval, ToolCallContext, ToolError, ToolPolicy, Tools};
 pub use crate::session::{Session, Submitter};
 
 /// The protocol and state types (re-exported from `session-state`).
 pub use session_state::{
     AskForApproval, CancelToken, ContentItem, Event, EventMsg, ExecOutputStream, FileChange,
-    InputItem, Op, ReasoningEffort, ReasoningSummary, ResponseItem, ReviewDecision, SandboxPolicy,
-    Submission, SubmissionParseError, TokenUsage, TokenUsageInfo, TurnAbortReason,
-    TurnContextOverride, parse_submission,
+    InputItem, McpStartupStatus, Op, PlanItem, ReasoningEffort, ReasoningSummary, ResponseItem,
+    ReviewDecision, SandboxPolicy, StepStatus, Submission, SubmissionParseError, TokenUsage,
+    TokenUsageInfo, TurnAbortReason, TurnContextOverride, parse_submission,
 };
 
 /// The service ports and their implementations (re-exported from `session-services`).

@@ -10,6 +10,8 @@ use session_state::ResponseItem;
 
 /// Starts the environment-context message.
 pub(crate) const ENVIRONMENT_TAG: &str = "<environment_context>";
+/// Starts the message that carries the user's instructions for the project.
+pub(crate) const USER_INSTRUCTIONS_TAG: &str = "<user_instructions>";
 /// Starts the message that carries a compaction summary.
 pub(crate) const SUMMARY_PREFIX: &str = "Summary of the conversation before compaction:\n";
 /// The message an interrupt leaves for the model.
@@ -18,6 +20,8 @@ pub(crate) const INTERRUPT_NOTE: &str = "<turn_aborted>The user interrupted the 
 /// A kind of item the session writes for itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Marker {
+    /// The user's instructions for the project (`AGENTS.md`).
+    UserInstructions,
     /// Where the session works and under which policies.
     EnvironmentContext,
     /// What compaction kept of the conversation before it.
@@ -35,6 +39,8 @@ impl Marker {
         let text = item.message_text()?;
         if text.starts_with(ENVIRONMENT_TAG) {
             Some(Marker::EnvironmentContext)
+        } else if text.starts_with(USER_INSTRUCTIONS_TAG) {
+            Some(Marker::UserInstructions)
         } else if text.starts_with(SUMMARY_PREFIX) {
             Some(Marker::Summary)
         } else if text == INTERRUPT_NOTE {
@@ -50,6 +56,13 @@ pub(crate) fn summary_item(summary: &str) -> ResponseItem {
     ResponseItem::user_text(format!("{SUMMARY_PREFIX}{summary}"))
 }
 
+/// The message that carries the user's instructions for the project.
+pub(crate) fn user_instructions_item(text: &str) -> ResponseItem {
+    ResponseItem::user_text(format!(
+        "{USER_INSTRUCTIONS_TAG}\n{text}\n</user_instructions>"
+    ))
+}
+
 /// The note an interrupted turn leaves.
 pub(crate) fn interrupt_note() -> ResponseItem {
     ResponseItem::user_text(INTERRUPT_NOTE)
@@ -58,9 +71,14 @@ pub(crate) fn interrupt_note() -> ResponseItem {
 /// User text as it is recorded: a message that would start with one of the session's tags gets
 /// a space in front, so nothing the user types passes for an item the session wrote.
 pub(crate) fn escape_user_text(text: String) -> String {
-    let tagged = [ENVIRONMENT_TAG, SUMMARY_PREFIX, "<turn_aborted>"]
-        .iter()
-        .any(|tag| text.starts_with(tag));
+    let tagged = [
+        ENVIRONMENT_TAG,
+        USER_INSTRUCTIONS_TAG,
+        SUMMARY_PREFIX,
+        "<turn_aborted>",
+    ]
+    .iter()
+    .any(|tag| text.starts_with(tag));
     if tagged { format!(" {text}") } else { text }
 }
 

@@ -22,6 +22,7 @@ use crate::error::SessionError;
 use crate::guard::Reporter;
 use crate::inner::{Parts, SessionInner};
 use crate::policy;
+use crate::registry::Tools;
 
 /// Sends submissions to a session; cheap to clone and to move to other tasks.
 #[derive(Debug, Clone)]
@@ -140,6 +141,20 @@ impl Session {
         config: SessionConfig,
         services: SessionServices,
     ) -> Result<Self, SessionError> {
+        Self::spawn_with_tools(config, services, Tools::builtin()).await
+    }
+
+    /// Start a new session offering the model `tools` (for example
+    /// `Tools::builtin().with(Arc::new(MyTool))`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::spawn`].
+    pub async fn spawn_with_tools(
+        config: SessionConfig,
+        services: SessionServices,
+        tools: Tools,
+    ) -> Result<Self, SessionError> {
         let reporter = Reporter::default();
         let services = crate::guard::wrap(services, &reporter);
         let context = context_of(&config, &services)?;
@@ -162,15 +177,33 @@ impl Session {
             &config.protected_paths,
         );
         let mut state = SessionState::new(context, config.context_window);
-        state.record_items([env]);
+        // The initial context: the user's instructions for the project, then where we work.
+        let instructions = config
+            .user_instructions
+            .as_deref()
+            .filter(|t| !t.trim().is_empty())
+            .map(crate::markers::user_instructions_item);
+        let initial: Vec<_> = instructions
+            .into_iter()
+            .chain([env])
+            .map(crate::redact::item)
+            .collect();
+        state.record_items(initial);
         services
             .recorder
-            .record(vec![session_services::RolloutItem::ResponseItem(
-                state.history_snapshot().items()[0].clone(),
-            )])
+            .record(
+                state
+                    .history_snapshot()
+                    .items()
+                    .iter()
+                    .cloned()
+                    .map(session_services::RolloutItem::ResponseItem)
+                    .collect(),
+            )
             .await?;
+        let extras = Extras { tools, reporter };
         Ok(Self::assemble(
-            id, config, services, path, state, None, reporter,
+            id, config, services, path, state, None, extras,
         ))
     }
 
@@ -186,6 +219,20 @@ impl Session {
         config: SessionConfig,
         services: SessionServices,
         path: &Path,
+    ) -> Result<Self, SessionError> {
+        Self::resume_with_tools(config, services, path, Tools::builtin()).await
+    }
+
+    /// Continue a recorded session offering the model `tools`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::resume`].
+    pub async fn resume_with_tools(
+        config: SessionConfig,
+        services: SessionServices,
+        path: &Path,
+        tools: Tools,
     ) -> Result<Self, SessionError> {
         let reporter = Reporter::default();
         let services = crate::guard::wrap(services, &reporter);
@@ -224,7 +271,7 @@ impl Session {
             resumed.path,
             state,
             Some(resumed.events),
-            reporter,
+            Extras { tools, reporter },
         ))
     }
 
@@ -235,8 +282,9 @@ impl Session {
         path: PathBuf,
         state: SessionState,
         replayed: Option<Vec<EventMsg>>,
-        reporter: Reporter,
+        extras: Extras,
     ) -> Self {
+        let Extras { tools, reporter } = extras;
         let (tx_event, events) = mpsc::unbounded_channel();
         reporter.connect(tx_event.clone());
         let (tx_sub, rx_sub) = mpsc::channel(config.submission_queue_capacity.max(1));
@@ -270,7 +318,7 @@ impl Session {
             config,
             services,
             rollout_path: path.clone(),
-            tools: crate::tools::tool_specs().into(),
+            tools,
             state,
             tx_event,
             announced,
@@ -413,6 +461,12 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// What a session is started with besides its configuration and services.
+struct Extras {
+    tools: Tools,
+    reporter: Reporter,
 }
 
 /// Start the task of a turn.

@@ -213,7 +213,7 @@ async fn sample_once(
         model: ctx.model.clone(),
         instructions: inner.config.instructions.clone(),
         input: inner.history_snapshot(),
-        tools: Arc::clone(&inner.tools),
+        tools: inner.tools.specs(),
         reasoning: (ctx.effort.is_some() || ctx.summary.is_some()).then_some(ReasoningOptions {
             effort: ctx.effort,
             summary: ctx.summary,

@@ -23,9 +23,9 @@ pub use crate::history::{
 };
 pub use crate::items::{ContentItem, ReasoningSummaryPart, ResponseItem};
 pub use crate::protocol::{
-    AskForApproval, Event, EventMsg, ExecOutputStream, FileChange, InputItem, Op, ReasoningEffort,
-    ReasoningSummary, ReviewDecision, SandboxPolicy, Submission, SubmissionParseError,
-    TurnAbortReason, TurnContextOverride, parse_submission,
+    AskForApproval, Event, EventMsg, ExecOutputStream, FileChange, InputItem, McpStartupStatus, Op,
+    PlanItem, ReasoningEffort, ReasoningSummary, ReviewDecision, SandboxPolicy, StepStatus,
+    Submission, SubmissionParseError, TurnAbortReason, TurnContextOverride, parse_submission,
 };
 pub use crate::session::{SessionState, TurnContext};
 pub use crate::tokens::{

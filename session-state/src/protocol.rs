@@ -436,8 +436,106 @@ pub enum EventMsg {
         /// The recording's path.
         path: PathBuf,
     },
+    /// The model updated its plan (`update_plan`).
+    PlanUpdate {
+        /// Why the plan changed, if the model said.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        explanation: Option<String>,
+        /// The steps, in order.
+        plan: Vec<PlanItem>,
+    },
+    /// An MCP server's startup: `starting`, then `ready` with its tools or `failed` with why.
+    McpStartupUpdate {
+        /// The server's name in the configuration.
+        server: String,
+        /// Where it is.
+        status: McpStartupStatus,
+    },
+    /// A call to an MCP tool begins.
+    McpToolCallBegin {
+        /// The call.
+        call_id: String,
+        /// The server.
+        server: String,
+        /// The tool, by the server's name for it.
+        tool: String,
+        /// The arguments the model gave.
+        arguments: serde_json::Value,
+    },
+    /// A call to an MCP tool ended.
+    McpToolCallEnd {
+        /// The call.
+        call_id: String,
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// The arguments the model gave.
+        arguments: serde_json::Value,
+        /// How long it took.
+        duration_ms: u64,
+        /// The tool's result, when it answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<serde_json::Value>,
+        /// Why it failed, when it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// An MCP call needs the user's approval; answered with `exec_approval`.
+    McpApprovalRequest {
+        /// The call.
+        call_id: String,
+        /// The server.
+        server: String,
+        /// The tool.
+        tool: String,
+        /// The arguments the model gave.
+        arguments: serde_json::Value,
+        /// Why the model wants it, if given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// The session ended; always the last event.
     ShutdownComplete,
+}
+
+/// One step of a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanItem {
+    /// What the step is.
+    pub step: String,
+    /// Where it stands.
+    pub status: StepStatus,
+}
+
+/// Where a plan step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Not started.
+    Pending,
+    /// Being worked on.
+    InProgress,
+    /// Done.
+    Completed,
+}
+
+/// Where an MCP server's startup is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum McpStartupStatus {
+    /// Starting.
+    Starting,
+    /// Ready, offering these tools (the server's names).
+    Ready {
+        /// The tools.
+        tools: Vec<String>,
+    },
+    /// It could not be started.
+    Failed {
+        /// Why, in words.
+        error: String,
+    },
 }
 
 impl EventMsg {
@@ -474,6 +572,11 @@ impl EventMsg {
             EventMsg::TurnDiff { .. } => "turn_diff",
             EventMsg::TokenCount { .. } => "token_count",
             EventMsg::ConversationPath { .. } => "conversation_path",
+            EventMsg::PlanUpdate { .. } => "plan_update",
+            EventMsg::McpStartupUpdate { .. } => "mcp_startup_update",
+            EventMsg::McpToolCallBegin { .. } => "mcp_tool_call_begin",
+            EventMsg::McpToolCallEnd { .. } => "mcp_tool_call_end",
+            EventMsg::McpApprovalRequest { .. } => "mcp_approval_request",
             EventMsg::ShutdownComplete => "shutdown_complete",
         }
     }

@@ -16,6 +16,7 @@ mod patch_symlinks;
 mod processes;
 mod providers;
 mod recording;
+mod registry;
 mod resume;
 mod sandbox;
 mod stateful;

@@ -166,3 +166,37 @@ fn output_cut_after_the_streamed_part_shows_its_end_too() {
     let (out, _) = render(&[streamed, end("head\n")]);
     assert_eq!(out, "head\n", "a whole output is not repeated");
 }
+
+#[test]
+fn a_plan_renders_its_steps_with_their_status_and_mcp_failures_go_to_stderr() {
+    use session_core::{McpStartupStatus, PlanItem, StepStatus};
+    let step = |s: &str, status| PlanItem {
+        step: s.to_owned(),
+        status,
+    };
+    let (out, err) = render(&[
+        EventMsg::PlanUpdate {
+            explanation: Some("found the cause".to_owned()),
+            plan: vec![
+                step("reproduce", StepStatus::Completed),
+                step("fix", StepStatus::InProgress),
+                step("test", StepStatus::Pending),
+            ],
+        },
+        EventMsg::McpStartupUpdate {
+            server: "docs".to_owned(),
+            status: McpStartupStatus::Failed {
+                error: "exited with status 1".to_owned(),
+            },
+        },
+    ]);
+    assert!(out.contains("plan\n  found the cause\n"), "{out}");
+    assert!(
+        out.contains("  [x] reproduce\n  [>] fix\n  [ ] test\n"),
+        "{out}"
+    );
+    assert!(
+        err.contains("mcp server docs failed to start: exited with status 1"),
+        "{err}"
+    );
+}

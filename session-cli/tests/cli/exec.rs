@@ -313,3 +313,24 @@ fn by_default_commands_run_in_workspace_write_with_on_request_and_session_config
     );
     assert_eq!(configured["approval_policy"], "never", "{configured}");
 }
+
+#[test]
+fn agents_md_from_the_repository_root_down_reaches_the_model_first() {
+    let mock = Mock::start(vec![MockResponse::sse(sse_responses_text(&["ok"], None))]);
+    let sandbox = Sandbox::new();
+    let root = sandbox.cwd();
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::write(root.join("AGENTS.md"), "Root rule: run the tests.\n").unwrap();
+    let out = sandbox.run(&with_args(&mock, "responses", &["exec", "hi"]), None);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let body = mock.requests()[0].body_json();
+    let first = body["input"][0]["content"][0]["text"].as_str().unwrap().to_owned();
+    assert!(first.starts_with("<user_instructions>"), "{first}");
+    assert!(first.contains("Root rule: run the tests."), "{first}");
+    assert!(
+        body["input"][1]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("<environment_context>")
+    );
+}

@@ -1,9 +1,12 @@
-//! Tools the model may call (`shell`, `apply_patch`): their specs, dispatch, and the approval
-//! round trip they share.
+//! Running tool calls through the registry: look the tool up, parse its arguments, ask for
+//! approval when the tool says so, run it (a panic ends the turn with an `error`), record its
+//! output. The built-in tools (`shell`, `apply_patch`, `update_plan`) live here too, as ordinary
+//! registry entries.
 //!
 //! Every call ends in exactly one output recorded in history, unless the turn is cancelled, in
 //! which case the call stays open and the turn's cleanup closes it.
 
+mod builtin;
 mod patch;
 mod patch_apply;
 mod patch_parse;
@@ -12,6 +15,7 @@ mod shell;
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
 use session_services::{Notification, ToolSpec};
 use session_state::{ActiveTurn, ApprovalKind, EventMsg, ResponseItem, ReviewDecision};
 
@@ -19,6 +23,7 @@ pub(crate) use self::patch_parse::{Hunk, parse_patch};
 
 use crate::inner::SessionInner;
 use crate::outcome::{Stop, ToolCall};
+use crate::registry::{CallHost, ToolApproval, ToolCallContext, ToolError, ToolPolicy};
 
 /// Parse a patch and apply its update chunks to `file` (fuzzing entry point).
 #[cfg(feature = "fuzzing")]
@@ -32,7 +37,7 @@ pub(crate) fn fuzz_patch(text: &str, file: &str) {
     }
 }
 
-/// The tools offered to the model.
+/// The specs of `shell` and `apply_patch`.
 pub(crate) fn tool_specs() -> Vec<ToolSpec> {
     vec![
         ToolSpec {
@@ -83,26 +88,164 @@ pub(crate) fn tool_specs() -> Vec<ToolSpec> {
     ]
 }
 
+/// The running turn, as tools see it.
+pub(crate) struct TurnHost {
+    pub(crate) inner: Arc<SessionInner>,
+    pub(crate) turn: ActiveTurn,
+}
+
+impl CallHost for TurnHost {
+    fn emit(&self, msg: EventMsg) {
+        self.inner.emit_now(self.turn.sub_id(), msg);
+    }
+
+    fn cancel_token(&self) -> &session_state::CancelToken {
+        self.turn.cancel_token()
+    }
+
+    fn policy(&self) -> ToolPolicy {
+        let ctx = self.inner.context();
+        ToolPolicy {
+            approval_policy: ctx.approval_policy,
+            sandbox_policy: ctx.sandbox_policy,
+            sandbox_enforced: self.inner.services.sandbox.support().is_enforced(),
+            cwd: ctx.cwd,
+        }
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 /// Run one tool call to its output.
 pub(crate) async fn handle_call(
     inner: &Arc<SessionInner>,
     turn: &ActiveTurn,
     call: ToolCall,
 ) -> Result<(), Stop> {
+    let Some(tool) = inner.tools.get(&call.name) else {
+        let known = inner.tools.names().join("`, `");
+        let output = format!("unknown tool `{}`; the tools are `{known}`", call.name);
+        finish_call(inner, turn, &call.call_id, output).await;
+        return Ok(());
+    };
+    let raw = if call.arguments.trim().is_empty() {
+        "{}"
+    } else {
+        call.arguments.as_str()
+    };
+    let arguments: serde_json::Value = match serde_json::from_str(raw) {
+        Ok(v) => v,
+        Err(e) => {
+            let output = format!("invalid arguments for `{}`: {e}", call.name);
+            finish_call(inner, turn, &call.call_id, output).await;
+            return Ok(());
+        }
+    };
+    let host = TurnHost {
+        inner: Arc::clone(inner),
+        turn: turn.clone(),
+    };
+    let policy = host.policy();
+    if let Some(refused) = approve(
+        inner,
+        turn,
+        &call,
+        &arguments,
+        tool.approval(&arguments, &policy),
+        &policy,
+    )
+    .await?
+    {
+        finish_call(inner, turn, &call.call_id, refused).await;
+        return Ok(());
+    }
     inner.reporter.take_failure();
-    let output = match call.name.as_str() {
-        "shell" => shell::handle(inner, turn, &call).await,
-        "apply_patch" => patch::handle(inner, turn, &call).await,
-        other => Ok(format!(
-            "unknown tool `{other}`; the tools are `shell` and `apply_patch`"
-        )),
+    let context = ToolCallContext {
+        call_id: &call.call_id,
+        arguments: &arguments,
+        raw_arguments: raw,
+        host: &host,
+    };
+    let ran = std::panic::AssertUnwindSafe(tool.call(context))
+        .catch_unwind()
+        .await;
+    let output = match ran {
+        Err(payload) => {
+            return Err(Stop::Failed(format!(
+                "the tool `{}` panicked: {}",
+                call.name,
+                crate::guard::panic_text(payload.as_ref())
+            )));
+        }
+        Ok(result) => result,
     };
     // A port that panicked under the tool ends the turn; the call is closed by its cleanup.
     if let Some(message) = inner.reporter.take_failure() {
         return Err(Stop::Failed(message));
     }
-    finish_call(inner, turn, &call.call_id, output?).await;
+    let output = match output {
+        Ok(text) | Err(ToolError::Failed(text)) => text,
+        Err(ToolError::Cancelled) => return Err(Stop::Cancelled),
+        Err(ToolError::Aborted) => return Err(Stop::AbortRequested),
+    };
+    finish_call(inner, turn, &call.call_id, output).await;
     Ok(())
+}
+
+/// Settle the tool's answer on approval; `Some(text)` when the call does not run.
+async fn approve(
+    inner: &Arc<SessionInner>,
+    turn: &ActiveTurn,
+    call: &ToolCall,
+    arguments: &serde_json::Value,
+    approval: ToolApproval,
+    policy: &ToolPolicy,
+) -> Result<Option<String>, Stop> {
+    let reason = match approval {
+        ToolApproval::Run => return Ok(None),
+        ToolApproval::Refuse(text) => return Ok(Some(text)),
+        ToolApproval::Ask { reason } => reason,
+    };
+    let key = vec!["tool".to_owned(), call.name.clone()];
+    if inner.is_approved_for_session(&key) {
+        return Ok(None);
+    }
+    if policy.approval_policy == session_state::AskForApproval::Never {
+        return Ok(Some(format!(
+            "`{}` was not run: it needs the user's approval, and the approval policy is `never`.",
+            call.name
+        )));
+    }
+    let command = vec![call.name.clone(), arguments.to_string()];
+    let request = EventMsg::ExecApprovalRequest {
+        call_id: call.call_id.clone(),
+        command: command.clone(),
+        cwd: policy.cwd.clone(),
+        reason,
+    };
+    let decision = request_approval(
+        inner,
+        turn,
+        &call.call_id,
+        ApprovalKind::Exec,
+        request,
+        command,
+    )
+    .await?;
+    match decision {
+        ReviewDecision::Approved => Ok(None),
+        ReviewDecision::ApprovedForSession => {
+            inner.approve_for_session(key).await;
+            Ok(None)
+        }
+        ReviewDecision::Abort => Err(Stop::AbortRequested),
+        _ => Ok(Some(format!(
+            "The user rejected this call of `{}`; it did not run.",
+            call.name
+        ))),
+    }
 }
 
 /// Record a call's output, cut to the model's budget, and mark it answered.

@@ -21,7 +21,7 @@ pub(super) const ALL_OP_KINDS: [&str; 9] = [
 ];
 
 /// Every event `msg` `type` of PROTOCOL.md, in the order of its table.
-pub(super) const ALL_EVENT_KINDS: [&str; 23] = [
+pub(super) const ALL_EVENT_KINDS: [&str; 28] = [
     "session_configured",
     "task_started",
     "task_complete",
@@ -44,6 +44,11 @@ pub(super) const ALL_EVENT_KINDS: [&str; 23] = [
     "turn_diff",
     "token_count",
     "conversation_path",
+    "mcp_startup_update",
+    "mcp_tool_call_begin",
+    "mcp_tool_call_end",
+    "mcp_approval_request",
+    "plan_update",
     "shutdown_complete",
 ];
 
@@ -90,6 +95,11 @@ pub(super) fn event_kind_exhaustive(msg: &EventMsg) -> &'static str {
         EventMsg::TurnDiff { .. } => "turn_diff",
         EventMsg::TokenCount { .. } => "token_count",
         EventMsg::ConversationPath { .. } => "conversation_path",
+        EventMsg::PlanUpdate { .. } => "plan_update",
+        EventMsg::McpStartupUpdate { .. } => "mcp_startup_update",
+        EventMsg::McpToolCallBegin { .. } => "mcp_tool_call_begin",
+        EventMsg::McpToolCallEnd { .. } => "mcp_tool_call_end",
+        EventMsg::McpApprovalRequest { .. } => "mcp_approval_request",
         EventMsg::ShutdownComplete => "shutdown_complete",
     }
 }
@@ -590,6 +600,77 @@ pub(super) fn sample_events() -> Vec<(&'static str, Event)> {
                 EventMsg::ConversationPath {
                     conversation_id: "0190-abcd".to_owned(),
                     path: PathBuf::from("/home/u/.sessions/0190-abcd.jsonl"),
+                },
+            ),
+        ),
+        (
+            "mcp_startup_update",
+            ev(
+                "",
+                EventMsg::McpStartupUpdate {
+                    server: "docs".to_owned(),
+                    status: McpStartupStatus::Ready {
+                        tools: vec!["search".to_owned()],
+                    },
+                },
+            ),
+        ),
+        (
+            "mcp_tool_call_begin",
+            ev(
+                "7",
+                EventMsg::McpToolCallBegin {
+                    call_id: "call_9".to_owned(),
+                    server: "docs".to_owned(),
+                    tool: "search".to_owned(),
+                    arguments: serde_json::json!({"q": "rust"}),
+                },
+            ),
+        ),
+        (
+            "mcp_tool_call_end",
+            ev(
+                "7",
+                EventMsg::McpToolCallEnd {
+                    call_id: "call_9".to_owned(),
+                    server: "docs".to_owned(),
+                    tool: "search".to_owned(),
+                    arguments: serde_json::json!({"q": "rust"}),
+                    duration_ms: 12,
+                    result: Some(serde_json::json!({"content": [{"type": "text", "text": "found"}]})),
+                    error: None,
+                },
+            ),
+        ),
+        (
+            "mcp_approval_request",
+            ev(
+                "7",
+                EventMsg::McpApprovalRequest {
+                    call_id: "call_9".to_owned(),
+                    server: "docs".to_owned(),
+                    tool: "search".to_owned(),
+                    arguments: serde_json::json!({"q": "rust"}),
+                    reason: None,
+                },
+            ),
+        ),
+        (
+            "plan_update",
+            ev(
+                "7",
+                EventMsg::PlanUpdate {
+                    explanation: Some("found the bug".to_owned()),
+                    plan: vec![
+                        PlanItem {
+                            step: "reproduce".to_owned(),
+                            status: StepStatus::Completed,
+                        },
+                        PlanItem {
+                            step: "fix".to_owned(),
+                            status: StepStatus::InProgress,
+                        },
+                    ],
                 },
             ),
         ),
