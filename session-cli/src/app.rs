@@ -113,6 +113,12 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             crate::sessions::list(&env, args.all).await?;
             Ok(Outcome::Done)
         }
+        Command::Mcp {
+            command: crate::args::McpCommand::List { json },
+        } => {
+            let settings = load_settings_with(&cli, &env, false, Notices::WarningsOnly)?;
+            crate::mcp::list(&settings, *json).await
+        }
         Command::Sandbox(args) => {
             // No model runs here: only warnings about the configuration concern the user.
             let settings = load_settings_with(&cli, &env, false, Notices::WarningsOnly)?;

@@ -53,6 +53,23 @@ pub(crate) enum Command {
     /// Run one command in the sandbox the configuration (or `--mode`) gives, and exit with
     /// its status: see what the box allows.
     Sandbox(SandboxArgs),
+    /// The configured MCP servers.
+    Mcp {
+        /// What to do with them.
+        #[command(subcommand)]
+        command: McpCommand,
+    },
+}
+
+/// `session mcp …`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum McpCommand {
+    /// Start every configured server and print its status and tools.
+    List {
+        /// Print JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `session sandbox`.

@@ -50,6 +50,7 @@ const KNOWN_KEYS: &[&str] = &[
     "model_script",
     "project_doc_max_bytes",
     "project_doc_fallback_filenames",
+    "mcp_servers",
 ];
 
 /// Keys of the `[sandbox_workspace_write]` table.
@@ -150,6 +151,9 @@ pub(crate) struct Settings {
     pub(crate) project_doc_max_bytes: Option<usize>,
     /// `project_doc_fallback_filenames`: names tried where a directory has no `AGENTS.md`.
     pub(crate) project_doc_fallback_filenames: Vec<String>,
+    /// `[mcp_servers.<name>]`: MCP servers whose tools the model gets.
+    pub(crate) mcp_servers:
+        std::collections::BTreeMap<String, session_core::services::mcp::McpServerConfig>,
 }
 
 impl Settings {
@@ -186,6 +190,7 @@ impl Settings {
     pub(crate) fn session_config(&self, cwd: &Path, home: &Path, enforced: bool) -> SessionConfig {
         let mut config = SessionConfig::new(self.model.clone(), cwd);
         config.user_instructions = project_doc::load(cwd, Some(home), &self.project_doc_options());
+        config.mcp_servers = self.mcp_servers.clone();
         config.model_provider = self.provider_id.clone();
         if let Some(instructions) = &self.instructions {
             config.instructions = instructions.clone();
@@ -361,6 +366,7 @@ fn resolve(raw: ConfigToml, openai_key_set: bool, notices: &mut Vec<String>) -> 
         summary: raw.model_reasoning_summary,
         project_doc_max_bytes: raw.project_doc_max_bytes,
         project_doc_fallback_filenames: raw.project_doc_fallback_filenames.unwrap_or_default(),
+        mcp_servers: raw.mcp_servers,
     })
 }
 

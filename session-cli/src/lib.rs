@@ -13,6 +13,7 @@ mod config;
 mod demo;
 mod exec;
 mod input;
+mod mcp;
 mod proto;
 mod render;
 mod sandbox;

@@ -29,6 +29,10 @@ pub struct SessionConfig {
     /// The user's instructions for this project (its `AGENTS.md` files, say): sent to the model
     /// as the first item of the initial context, kept through compaction and resume.
     pub user_instructions: Option<String>,
+    /// MCP servers whose tools the model gets, as `mcp__<server>__<tool>` (feature `mcp`).
+    /// They start with the session; the first turn waits for each at most its startup timeout.
+    #[cfg(feature = "mcp")]
+    pub mcp_servers: std::collections::BTreeMap<String, session_services::mcp::McpServerConfig>,
     /// Working directory of the session's turns.
     pub cwd: PathBuf,
     /// When to ask before running commands; `None` for this machine's safe default
@@ -74,6 +78,8 @@ impl SessionConfig {
             model_provider: String::new(),
             instructions: DEFAULT_INSTRUCTIONS.to_owned(),
             user_instructions: None,
+            #[cfg(feature = "mcp")]
+            mcp_servers: std::collections::BTreeMap::new(),
             cwd: cwd.into(),
             approval_policy: None,
             sandbox_policy: None,

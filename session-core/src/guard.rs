@@ -71,6 +71,17 @@ impl Reporter {
         let _ = self.events.set(events);
     }
 
+    /// Send a session-level event (id `""`) once connected.
+    #[cfg(feature = "mcp")]
+    pub(crate) fn send(&self, msg: EventMsg) {
+        if let Some(events) = self.events.get() {
+            let _ = events.send(Event {
+                id: String::new(),
+                msg: crate::redact::event(msg),
+            });
+        }
+    }
+
     fn report(&self, message: String) {
         tracing::error!(%message, "a port panicked");
         if let Some(events) = self.events.get() {

@@ -45,6 +45,12 @@ pub(crate) struct SessionInner {
     pub(crate) tools: Tools,
     /// Where the guarded ports report their panics.
     pub(crate) reporter: Reporter,
+    /// The MCP servers, when any are configured.
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp: Option<Arc<session_services::mcp::McpManager>>,
+    /// Set once a turn has waited for the MCP servers to start.
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp_waited: std::sync::atomic::AtomicBool,
     tx_event: mpsc::UnboundedSender<Event>,
     state: Mutex<SessionState>,
     running: Mutex<RunningTurn>,
@@ -70,6 +76,8 @@ pub(crate) struct Parts {
     pub(crate) announced: Option<TurnContext>,
     pub(crate) spawn_turn: SpawnTurn,
     pub(crate) reporter: Reporter,
+    #[cfg(feature = "mcp")]
+    pub(crate) mcp: Option<Arc<session_services::mcp::McpManager>>,
 }
 
 impl SessionInner {
@@ -81,6 +89,10 @@ impl SessionInner {
             rollout_path: parts.rollout_path,
             tools: parts.tools,
             reporter: parts.reporter,
+            #[cfg(feature = "mcp")]
+            mcp: parts.mcp,
+            #[cfg(feature = "mcp")]
+            mcp_waited: std::sync::atomic::AtomicBool::new(false),
             tx_event: parts.tx_event,
             state: Mutex::new(parts.state),
             running: Mutex::new(RunningTurn::default()),

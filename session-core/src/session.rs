@@ -313,6 +313,20 @@ impl Session {
                 (last.is_some() && last == current).then(|| context.clone())
             }
         };
+        // First, before anything a port may report (MCP servers starting, say).
+        let _ = tx_event.send(Event {
+            id: String::new(),
+            msg: crate::redact::event(EventMsg::SessionConfigured {
+                session_id: id.clone(),
+                model,
+                rollout_path: path.clone(),
+                approval_policy: context.approval_policy,
+                sandbox_policy: context.sandbox_policy.clone(),
+                initial_messages: replayed.clone(),
+            }),
+        });
+        #[cfg(feature = "mcp")]
+        let mcp = start_mcp(&config, &reporter);
         let inner = Arc::new(SessionInner::new(Parts {
             id: id.clone(),
             config,
@@ -324,18 +338,9 @@ impl Session {
             announced,
             spawn_turn,
             reporter,
+            #[cfg(feature = "mcp")]
+            mcp,
         }));
-        inner.emit_now(
-            "",
-            EventMsg::SessionConfigured {
-                session_id: id,
-                model,
-                rollout_path: path,
-                approval_policy: context.approval_policy,
-                sandbox_policy: context.sandbox_policy,
-                initial_messages: replayed,
-            },
-        );
         let loop_task = tokio::spawn(submission_loop(inner, rx_sub));
         Self {
             id: id_for_handle,
@@ -463,6 +468,36 @@ impl Session {
     }
 }
 
+/// Start the configured MCP servers; their startup is reported as `mcp_startup_update`.
+#[cfg(feature = "mcp")]
+fn start_mcp(
+    config: &SessionConfig,
+    reporter: &Reporter,
+) -> Option<Arc<session_services::mcp::McpManager>> {
+    use session_services::mcp::{McpManager, McpStatus};
+    use session_state::McpStartupStatus;
+    if config.mcp_servers.values().all(|s| !s.enabled) {
+        return None;
+    }
+    let reporter = reporter.clone();
+    let on_status = Arc::new(move |server: &str, status: &McpStatus| {
+        let status = match status {
+            McpStatus::Ready { tools } => McpStartupStatus::Ready {
+                tools: tools.clone(),
+            },
+            McpStatus::Failed { error } => McpStartupStatus::Failed {
+                error: error.clone(),
+            },
+            _ => McpStartupStatus::Starting,
+        };
+        reporter.send(EventMsg::McpStartupUpdate {
+            server: server.to_owned(),
+            status,
+        });
+    });
+    Some(McpManager::start(config.mcp_servers.clone(), on_status))
+}
+
 /// What a session is started with besides its configuration and services.
 struct Extras {
     tools: Tools,
@@ -528,6 +563,10 @@ async fn submission_loop(inner: Arc<SessionInner>, mut rx: mpsc::Receiver<Submis
     inner.begin_shutdown();
     inner.abort_turn(TurnAbortReason::Interrupted).await;
     inner.wait_for_idle_task().await;
+    #[cfg(feature = "mcp")]
+    if let Some(mcp) = &inner.mcp {
+        mcp.shutdown().await;
+    }
     if let Err(e) = inner.services.recorder.shutdown().await {
         inner
             .emit(

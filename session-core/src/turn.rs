@@ -46,6 +46,27 @@ pub(crate) async fn run_turn(inner: Arc<SessionInner>, turn: ActiveTurn, input: 
     inner.task_finished(&sub_id, end).await;
 }
 
+/// Offer the tools of the MCP servers that are ready; the first turn waits for the servers to
+/// start (each at most its startup timeout). `false` when the turn was cancelled meanwhile.
+async fn wait_for_mcp(inner: &SessionInner, turn: &ActiveTurn) -> bool {
+    #[cfg(feature = "mcp")]
+    if let Some(mcp) = &inner.mcp {
+        if !inner
+            .mcp_waited
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            tokio::select! {
+                biased;
+                () = turn.cancel_token().cancelled() => return false,
+                () = mcp.wait_started() => {}
+            }
+        }
+        crate::tools::mcp::sync(inner, mcp);
+    }
+    let _ = (inner, turn);
+    true
+}
+
 /// How a turn that stopped early ends; a failure is reported as an `error` first.
 async fn end_of(inner: &SessionInner, sub_id: &str, stop: Stop) -> TurnEnd {
     match stop {
@@ -65,6 +86,9 @@ async fn run_regular(
 ) -> TurnEnd {
     let sub_id = turn.sub_id();
     record_user_input(inner, turn, input).await;
+    if !wait_for_mcp(inner, turn).await {
+        return TurnEnd::Cancelled;
+    }
     loop {
         if turn.cancel_token().is_cancelled() {
             return TurnEnd::Cancelled;

@@ -9,6 +9,8 @@ mod fs;
 mod fs_memory;
 mod fs_real;
 pub mod host;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 mod model;
 mod notifier;
 pub mod project_doc;

@@ -57,10 +57,12 @@
 
 mod fake_shell;
 mod handle_model;
+mod mcp_server;
 mod mock_server;
 
 pub use crate::fake_shell::{FakeRun, FakeShell};
 pub use crate::handle_model::{EventSender, HandleModel, ModelHandle, PendingRequest};
+pub use crate::mcp_server::mcp_test_server;
 pub use crate::mock_server::{
     MessagesBlock, MockResponse, MockServer, RecordedRequest, sse_chat_text, sse_chat_tool_call,
     sse_event, sse_messages, sse_messages_text, sse_messages_tool_call, sse_responses_text,

@@ -10,6 +10,7 @@
 mod compaction;
 mod failures;
 mod faults;
+mod mcp;
 mod panics;
 mod patch;
 mod patch_symlinks;

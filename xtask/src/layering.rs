@@ -23,6 +23,8 @@ const TESTS: &str = "session-tests";
 const TESTKIT: &str = "session-testkit";
 const XTASK: &str = "xtask";
 const EXAMPLES: &str = "session-examples";
+/// The MCP server the MCP tests start as a program; nothing depends on it.
+const MCP_TEST_SERVER: &str = "mcp-test-server";
 
 /// One row of DESIGN.md's crate table.
 struct Layer {
@@ -69,6 +71,11 @@ const LAYERS: &[Layer] = &[
         name: EXAMPLES,
         rank: Some(3),
         may_depend_on: &[CORE],
+    },
+    Layer {
+        name: MCP_TEST_SERVER,
+        rank: None,
+        may_depend_on: &[],
     },
     Layer {
         name: XTASK,

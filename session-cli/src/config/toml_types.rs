@@ -30,6 +30,8 @@ pub(crate) struct ConfigToml {
     pub(crate) model_script: Option<PathBuf>,
     pub(crate) project_doc_max_bytes: Option<usize>,
     pub(crate) project_doc_fallback_filenames: Option<Vec<String>>,
+    #[serde(default)]
+    pub(crate) mcp_servers: BTreeMap<String, session_core::services::mcp::McpServerConfig>,
 }
 
 /// One `[model_providers.<id>]` table.

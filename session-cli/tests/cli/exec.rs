@@ -324,7 +324,10 @@ fn agents_md_from_the_repository_root_down_reaches_the_model_first() {
     let out = sandbox.run(&with_args(&mock, "responses", &["exec", "hi"]), None);
     assert_eq!(out.code, Some(0), "{out:?}");
     let body = mock.requests()[0].body_json();
-    let first = body["input"][0]["content"][0]["text"].as_str().unwrap().to_owned();
+    let first = body["input"][0]["content"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(first.starts_with("<user_instructions>"), "{first}");
     assert!(first.contains("Root rule: run the tests."), "{first}");
     assert!(

@@ -13,6 +13,7 @@ mod config;
 mod crash;
 mod exec;
 mod json;
+mod mcp;
 mod proto;
 mod pty;
 mod resume;

@@ -7,6 +7,8 @@
 //! which case the call stays open and the turn's cleanup closes it.
 
 mod builtin;
+#[cfg(feature = "mcp")]
+pub(crate) mod mcp;
 mod patch;
 mod patch_apply;
 mod patch_parse;

@@ -3,6 +3,8 @@
 
 #[cfg(feature = "http")]
 mod chat;
+#[cfg(feature = "mcp")]
+mod mcp;
 #[cfg(feature = "http")]
 mod messages;
 mod notifier;

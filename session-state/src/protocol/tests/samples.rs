@@ -637,7 +637,9 @@ pub(super) fn sample_events() -> Vec<(&'static str, Event)> {
                     tool: "search".to_owned(),
                     arguments: serde_json::json!({"q": "rust"}),
                     duration_ms: 12,
-                    result: Some(serde_json::json!({"content": [{"type": "text", "text": "found"}]})),
+                    result: Some(
+                        serde_json::json!({"content": [{"type": "text", "text": "found"}]}),
+                    ),
                     error: None,
                 },
             ),
