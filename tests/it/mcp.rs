@@ -161,3 +161,36 @@ async fn an_interrupt_cancels_a_running_mcp_call_and_the_turn_ends_at_once() {
     assert!(interrupted.elapsed() < Duration::from_secs(5));
     finish(session, all).await;
 }
+
+#[tokio::test]
+async fn an_mcp_image_reaches_the_model_as_an_image() {
+    let (mut session, model) = start(
+        vec![
+            ScriptedResponse::new().tool_call("m1", "mcp__t__media", json!({})),
+            ScriptedResponse::new().text("seen", 1),
+        ],
+        AskForApproval::Never,
+    )
+    .await;
+    let mut all = Vec::new();
+    let id = session.user_input("show me").await.unwrap();
+    loop {
+        let e = next(&mut session, &mut all).await;
+        if e.id == id && e.msg.is_turn_terminal() {
+            break;
+        }
+    }
+    let request = &model.requests()[1];
+    let image = request.input.iter().find_map(|item| match item {
+        session_core::ResponseItem::Message { role, content, .. } if role == "user" => {
+            content.iter().find_map(|c| match c {
+                session_core::ContentItem::InputImage { image_url } => Some(image_url.clone()),
+                _ => None,
+            })
+        }
+        _ => None,
+    });
+    let image = image.expect("an image in the next request");
+    assert!(image.starts_with("data:image/"), "{image}");
+    finish(session, all).await;
+}

@@ -8,6 +8,7 @@
 //! command fails only when it cannot write its report. It must never assert a speed in tests.
 
 mod interrupt;
+mod mcp;
 mod mock;
 mod output;
 mod process;
@@ -237,6 +238,9 @@ fn whole_process(root: &Path, target: &Path, out_dir: &Path, mode: Mode) -> Vec<
         ("tools.wall.none", "20 calls"),
         ("tools.wall.confined", "20 calls"),
         ("output.rss.delta", "1 GB − 1 MB output"),
+        ("mcp.configured", "3 servers"),
+        ("mcp.ready", "3 servers"),
+        ("mcp.call.overhead", "per call"),
     ];
     let none = |reason: &str| -> Vec<Row> {
         ids.iter()
@@ -288,6 +292,8 @@ fn whole_process(root: &Path, target: &Path, out_dir: &Path, mode: Mode) -> Vec<
             rows.extend(output::rows(&binary, mode.pick(3, 5)));
             eprintln!("==> bench: interrupt latency");
             rows.extend(interrupt::rows(&binary, mode.pick(50, 200)));
+            eprintln!("==> bench: 3 MCP servers: start, ready, call overhead");
+            rows.extend(mcp::rows(&binary, root, target, mode.pick(3, 5)));
             rows
         }
     };

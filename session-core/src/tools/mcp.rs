@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use session_services::ToolSpec;
-use session_services::mcp::{McpError, McpManager, McpTool};
-use session_state::{ActiveTurn, ApprovalKind, AskForApproval, EventMsg, ReviewDecision};
+use session_services::mcp::{McpContent, McpError, McpManager, McpTool};
+use session_state::{
+    ActiveTurn, ApprovalKind, AskForApproval, ContentItem, EventMsg, ResponseItem,
+};
 
 use super::TurnHost;
 use crate::inner::SessionInner;
@@ -73,18 +75,11 @@ impl McpEntry {
             summary,
         )
         .await?;
-        match decision {
-            ReviewDecision::Approved => Ok(None),
-            ReviewDecision::ApprovedForSession => {
-                inner.approve_for_session(key).await;
-                Ok(None)
-            }
-            ReviewDecision::Abort => Err(Stop::AbortRequested),
-            _ => Ok(Some(format!(
-                "The user rejected this call of {}.{}; it did not run.",
-                self.tool.server, self.tool.name
-            ))),
-        }
+        let rejected = format!(
+            "The user rejected this call of {}.{}; it did not run.",
+            self.tool.server, self.tool.name
+        );
+        super::settle(inner, decision, key, rejected).await
     }
 }
 
@@ -141,6 +136,32 @@ impl Tool for McpEntry {
         match outcome {
             Ok(result) => {
                 let text = result.to_text();
+                // Images go to the model as images, in a user message after the output: every
+                // wire API takes images there.
+                let images: Vec<ContentItem> = result
+                    .content
+                    .iter()
+                    .filter_map(|c| match c {
+                        McpContent::Image { data, mime_type } => Some(ContentItem::InputImage {
+                            image_url: format!("data:{mime_type};base64,{data}"),
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                if !images.is_empty() {
+                    let mut content = vec![ContentItem::InputText {
+                        text: format!("Images returned by {server}.{tool}:"),
+                    }];
+                    content.extend(images);
+                    host.attachments
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .push(ResponseItem::Message {
+                            id: None,
+                            role: "user".to_owned(),
+                            content,
+                        });
+                }
                 let shown = serde_json::json!({
                     "content": text,
                     "structured_content": result.structured,

@@ -94,6 +94,8 @@ pub(crate) fn tool_specs() -> Vec<ToolSpec> {
 pub(crate) struct TurnHost {
     pub(crate) inner: Arc<SessionInner>,
     pub(crate) turn: ActiveTurn,
+    /// Items a tool adds after its output (an MCP tool's images, as a user message).
+    pub(crate) attachments: std::sync::Mutex<Vec<ResponseItem>>,
 }
 
 impl CallHost for TurnHost {
@@ -148,6 +150,7 @@ pub(crate) async fn handle_call(
     let host = TurnHost {
         inner: Arc::clone(inner),
         turn: turn.clone(),
+        attachments: std::sync::Mutex::new(Vec::new()),
     };
     let policy = host.policy();
     if let Some(refused) = approve(
@@ -193,6 +196,13 @@ pub(crate) async fn handle_call(
         Err(ToolError::Aborted) => return Err(Stop::AbortRequested),
     };
     finish_call(inner, turn, &call.call_id, output).await;
+    let attachments = std::mem::take(
+        &mut *host
+            .attachments
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    inner.record_items(attachments).await;
     Ok(())
 }
 
@@ -236,6 +246,21 @@ async fn approve(
         command,
     )
     .await?;
+    let rejected = format!(
+        "The user rejected this call of `{}`; it did not run.",
+        call.name
+    );
+    settle(inner, decision, key, rejected).await
+}
+
+/// What a tool's approval decision means: `Ok(None)` runs the call (remembering `key` when
+/// approved for the session), `Ok(Some(rejected))` tells the model it did not run.
+pub(crate) async fn settle(
+    inner: &SessionInner,
+    decision: ReviewDecision,
+    key: Vec<String>,
+    rejected: String,
+) -> Result<Option<String>, Stop> {
     match decision {
         ReviewDecision::Approved => Ok(None),
         ReviewDecision::ApprovedForSession => {
@@ -243,10 +268,7 @@ async fn approve(
             Ok(None)
         }
         ReviewDecision::Abort => Err(Stop::AbortRequested),
-        _ => Ok(Some(format!(
-            "The user rejected this call of `{}`; it did not run.",
-            call.name
-        ))),
+        _ => Ok(Some(rejected)),
     }
 }
 

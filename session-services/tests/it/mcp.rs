@@ -3,4 +3,5 @@
 
 mod everything;
 mod failures;
+mod http;
 mod support;

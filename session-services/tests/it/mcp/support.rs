@@ -87,33 +87,7 @@ pub(crate) fn failure(manager: &McpManager, server: &str) -> String {
 
 /// The in-repo test server's binary, built on first use with the cargo running the tests.
 pub(crate) fn test_server() -> &'static Path {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("the crate sits in the workspace");
-        let output = Command::new(cargo)
-            .args([
-                "build",
-                "--package",
-                "mcp-test-server",
-                "--bin",
-                "mcp-test-server",
-            ])
-            .arg("--message-format=json-render-diagnostics")
-            .current_dir(workspace)
-            .stderr(Stdio::inherit())
-            .output()
-            .expect("cargo runs");
-        assert!(output.status.success(), "building mcp-test-server failed");
-        String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|m| m["target"]["name"] == "mcp-test-server")
-            .find_map(|m| m["executable"].as_str().map(PathBuf::from))
-            .expect("cargo names the mcp-test-server executable")
-    })
+    session_testkit::mcp_test_server()
 }
 
 /// A stdio config running the test server in `mode` with `profile`.
