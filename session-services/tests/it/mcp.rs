@@ -4,4 +4,5 @@
 mod everything;
 mod failures;
 mod http;
+mod names;
 mod support;
