@@ -5,7 +5,7 @@
 //! never leave a process of a cancelled, timed-out or dropped command's group alive.
 
 mod capture;
-mod group;
+pub(crate) mod group;
 mod login;
 
 use std::io;

@@ -7,7 +7,6 @@
 use std::collections::VecDeque;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStderr, Command};
@@ -82,66 +81,6 @@ impl StderrTail {
     }
 }
 
-/// Sends SIGKILL to every process of group `pgid`; a group already gone is not an error.
-pub(crate) fn kill_group(pgid: i32) {
-    if pgid <= 1 {
-        // kill(0) and kill(-1) would reach far more than the server; refuse.
-        return;
-    }
-    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names only that group.
-    let rc = unsafe { libc::kill(-pgid, libc::SIGKILL) };
-    if rc != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ESRCH) {
-            tracing::warn!(pgid, error = %err, "failed to kill an MCP server's process group");
-        }
-    }
-}
-
-/// Waits until no process of group `pgid` is still running (zombies do not count), at most
-/// `limit`.
-pub(crate) async fn wait_until_gone(pgid: i32, limit: Duration) {
-    if pgid <= 1 {
-        return;
-    }
-    let deadline = tokio::time::Instant::now() + limit;
-    // SAFETY: signal 0 only checks that the group exists; a negative pid names only it.
-    while unsafe { libc::kill(-pgid, 0) } == 0 && has_running_member(pgid) {
-        if tokio::time::Instant::now() >= deadline {
-            tracing::warn!(
-                pgid,
-                "an MCP server's killed process group still has running members"
-            );
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-/// Whether a process of group `pgid` exists that is not a zombie (from `/proc/<pid>/stat`).
-fn has_running_member(pgid: i32) -> bool {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        // Without /proc a zombie cannot be told from a live process: do not wait on it.
-        return false;
-    };
-    entries.flatten().any(|entry| {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            return false;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            return false;
-        };
-        // Fields after the command (which may hold spaces and parentheses): state, ppid, pgrp.
-        let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-            return false;
-        };
-        let mut fields = rest.split_whitespace();
-        let state = fields.next().unwrap_or("Z");
-        let group = fields.nth(1).and_then(|g| g.parse::<i32>().ok());
-        group == Some(pgid) && state != "Z" && state != "X"
-    })
-}
+// Killing and waiting for a process group are the shell's: one implementation of the rule
+// that only that group, never pid 0 or -1, is ever signalled.
+pub(crate) use crate::shell_process::group::{kill_group, wait_until_gone};
