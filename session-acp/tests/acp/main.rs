@@ -1,0 +1,7 @@
+//! The ACP host driven by the SDK's client side over in-memory pipes.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod basics;
