@@ -88,9 +88,7 @@ impl Live {
 }
 
 fn not_found(id: &str) -> Error {
-    Error::invalid_params().data(serde_json::json!({
-        "message": format!("unknown session id `{id}`"),
-    }))
+    error(Error::invalid_params(), format!("unknown session id `{id}`"))
 }
 
 fn error(code: Error, message: impl Into<String>) -> Error {

@@ -108,6 +108,10 @@ async fn dispatch(cli: Cli) -> Result<Outcome> {
             let session = start(&settings, &env, None).await?;
             crate::proto::run(session).await
         }
+        Command::Acp => {
+            let settings = load_settings_with(&cli, &env, false, Notices::WarningsOnly)?;
+            crate::acp::run(settings, &env).await
+        }
         Command::Resume(args) => resume(&cli, &env, args).await,
         Command::Sessions(args) => {
             crate::sessions::list(&env, args.all).await?;

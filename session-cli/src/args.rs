@@ -46,6 +46,8 @@ pub(crate) enum Command {
     Chat(ChatArgs),
     /// Speak the JSON Lines protocol (PROTOCOL.md) on stdin and stdout.
     Proto,
+    /// Be an Agent Client Protocol agent on stdin and stdout, for editors such as Zed.
+    Acp,
     /// Continue a recorded session.
     Resume(ResumeArgs),
     /// List recorded sessions, newest first.

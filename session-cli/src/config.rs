@@ -50,6 +50,7 @@ const KNOWN_KEYS: &[&str] = &[
     "model_script",
     "project_doc_max_bytes",
     "project_doc_fallback_filenames",
+    "models",
     "mcp_servers",
 ];
 
@@ -136,6 +137,8 @@ pub(crate) struct Settings {
     pub(crate) workspace_write: WorkspaceWriteToml,
     /// Program (and arguments) to run for notifications; empty for none.
     pub(crate) notify: Vec<String>,
+    /// Models an editor may switch a session to (`models`), beside `model`.
+    pub(crate) models: Vec<String>,
     /// The model's context window.
     pub(crate) context_window: Option<u64>,
     /// When to compact by itself.
@@ -183,6 +186,13 @@ impl Settings {
                 .unwrap_or(project_doc::DEFAULT_MAX_BYTES),
             fallback_filenames: self.project_doc_fallback_filenames.clone(),
         }
+    }
+
+    /// The models a client may choose: `model` first, then the `models` list.
+    pub(crate) fn offered_models(&self) -> Vec<String> {
+        let mut out = vec![self.model.clone()];
+        out.extend(self.models.iter().filter(|m| **m != self.model).cloned());
+        out
     }
 
     /// The session configuration for a session in `cwd` whose commands are recorded under
@@ -357,6 +367,7 @@ fn resolve(raw: ConfigToml, openai_key_set: bool, notices: &mut Vec<String>) -> 
         sandbox_mode: raw.sandbox_mode,
         workspace_write: raw.sandbox_workspace_write.unwrap_or_default(),
         notify: raw.notify.unwrap_or_default(),
+        models: raw.models.clone().unwrap_or_default(),
         context_window,
         auto_compact: raw
             .model_auto_compact_token_limit

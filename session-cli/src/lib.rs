@@ -5,6 +5,7 @@
 //! that writes to the terminal; it must not grow session logic of its own (turns, approvals by
 //! policy and recording belong to the core).
 
+mod acp;
 mod app;
 mod approval;
 mod args;

@@ -16,7 +16,7 @@ use self::lines::{BoundedLines, Line, MAX_LINE};
 use crate::app::Outcome;
 use crate::term;
 
-mod lines;
+pub(crate) mod lines;
 
 /// Serve the protocol until `shutdown_complete`.
 ///

@@ -22,6 +22,7 @@ pub(crate) struct ConfigToml {
     pub(crate) sandbox_mode: Option<SandboxMode>,
     pub(crate) sandbox_workspace_write: Option<WorkspaceWriteToml>,
     pub(crate) notify: Option<Vec<String>>,
+    pub(crate) models: Option<Vec<String>>,
     pub(crate) model_context_window: Option<u64>,
     pub(crate) model_auto_compact_token_limit: Option<AutoCompactSetting>,
     pub(crate) model_reasoning_effort: Option<ReasoningEffort>,

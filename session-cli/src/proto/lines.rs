@@ -7,11 +7,11 @@
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 /// The longest stdin line `session proto` accepts, in bytes, not counting the newline.
-pub(super) const MAX_LINE: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_LINE: usize = 16 * 1024 * 1024;
 
 /// One line of input.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Line {
+pub(crate) enum Line {
     /// The bytes of a line, with its newline if it had one.
     Complete(Vec<u8>),
     /// A line longer than the limit; its bytes were dropped.
@@ -20,7 +20,7 @@ pub(super) enum Line {
 
 /// Lines of `reader`, each at most `limit` bytes long.
 #[derive(Debug)]
-pub(super) struct BoundedLines<R> {
+pub(crate) struct BoundedLines<R> {
     reader: R,
     limit: usize,
     line: Vec<u8>,
@@ -30,7 +30,7 @@ pub(super) struct BoundedLines<R> {
 
 impl<R: AsyncBufRead + Unpin> BoundedLines<R> {
     /// Lines of `reader` longer than `limit` bytes (newline excluded) come as [`Line::TooLong`].
-    pub(super) fn new(reader: R, limit: usize) -> Self {
+    pub(crate) fn new(reader: R, limit: usize) -> Self {
         Self {
             reader,
             limit,
@@ -48,7 +48,7 @@ impl<R: AsyncBufRead + Unpin> BoundedLines<R> {
     /// # Cancel safety
     ///
     /// Cancel safe: the bytes of a partly read line stay here for the next call.
-    pub(super) async fn next_line(&mut self) -> std::io::Result<Option<Line>> {
+    pub(crate) async fn next_line(&mut self) -> std::io::Result<Option<Line>> {
         loop {
             // Nothing is consumed across an await: state changes only between `fill_buf` and
             // `consume`, which are synchronous, so dropping this future loses nothing.
