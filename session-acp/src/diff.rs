@@ -137,7 +137,8 @@ mod tests {
 
     #[test]
     fn no_newline_markers_and_empty_files() {
-        let diff = "@@ -1,1 +1,1 @@\n-a\n\\ No newline at end of file\n+b\n\\ No newline at end of file\n";
+        let diff =
+            "@@ -1,1 +1,1 @@\n-a\n\\ No newline at end of file\n+b\n\\ No newline at end of file\n";
         assert_eq!(apply("a", diff).as_deref(), Some("b"));
         assert_eq!(apply("", "@@ -0,0 +1,1 @@\n+x\n").as_deref(), Some("x\n"));
     }

@@ -23,7 +23,12 @@ pub(crate) struct ClientFs {
 }
 
 impl ClientFs {
-    pub(crate) fn new(cx: ConnectionTo<Client>, session_id: String, read: bool, write: bool) -> Self {
+    pub(crate) fn new(
+        cx: ConnectionTo<Client>,
+        session_id: String,
+        read: bool,
+        write: bool,
+    ) -> Self {
         Self {
             cx,
             session_id,

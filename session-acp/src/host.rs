@@ -13,14 +13,13 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use agent_client_protocol::schema::ProtocolVersion;
 use agent_client_protocol::v1::schema::{
     AgentCapabilities, AuthenticateRequest, AuthenticateResponse, CancelNotification,
-    ClientCapabilities, ContentBlock, EmbeddedResourceResource, Implementation,
-    InitializeRequest, InitializeResponse, LoadSessionRequest, LoadSessionResponse,
-    McpCapabilities, McpServer, NewSessionRequest, NewSessionResponse, PermissionOption,
-    PermissionOptionKind, PromptCapabilities, PromptRequest, PromptResponse,
-    RequestPermissionOutcome, RequestPermissionRequest, SessionConfigOptionValue,
-    SessionNotification, SessionUpdate, SetSessionConfigOptionRequest,
-    SetSessionConfigOptionResponse, SetSessionModeRequest, SetSessionModeResponse, StopReason,
-    ToolCallUpdate, ToolCallUpdateFields,
+    ClientCapabilities, ContentBlock, EmbeddedResourceResource, Implementation, InitializeRequest,
+    InitializeResponse, LoadSessionRequest, LoadSessionResponse, McpCapabilities, McpServer,
+    NewSessionRequest, NewSessionResponse, PermissionOption, PermissionOptionKind,
+    PromptCapabilities, PromptRequest, PromptResponse, RequestPermissionOutcome,
+    RequestPermissionRequest, SessionConfigOptionValue, SessionNotification, SessionUpdate,
+    SetSessionConfigOptionRequest, SetSessionConfigOptionResponse, SetSessionModeRequest,
+    SetSessionModeResponse, StopReason, ToolCallUpdate, ToolCallUpdateFields,
 };
 use agent_client_protocol::v1::{ConnectionTo, Responder};
 use agent_client_protocol::{Agent, Client, ConnectTo, Error};
@@ -53,6 +52,7 @@ struct Host {
 /// One running session.
 struct Live {
     id: String,
+    cwd: PathBuf,
     submitter: Submitter,
     /// Where a patch's files are read from for their old text.
     fs: Arc<dyn FileSystem>,
@@ -88,7 +88,10 @@ impl Live {
 }
 
 fn not_found(id: &str) -> Error {
-    error(Error::invalid_params(), format!("unknown session id `{id}`"))
+    error(
+        Error::invalid_params(),
+        format!("unknown session id `{id}`"),
+    )
 }
 
 fn error(code: Error, message: impl Into<String>) -> Error {
@@ -167,20 +170,22 @@ pub(crate) async fn serve(
                 agent_client_protocol::on_receive_notification!(),
             )
             .on_receive_request(
-                async move |req: SetSessionModeRequest, responder, cx| {
-                    match h7.set_mode(&req.session_id.0, &req.mode_id.0, &cx).await {
-                        Ok(()) => responder.respond(SetSessionModeResponse::default()),
-                        Err(e) => responder.respond_with_error(e),
-                    }
+                async move |req: SetSessionModeRequest, responder, cx| match h7
+                    .set_mode(&req.session_id.0, &req.mode_id.0, &cx)
+                    .await
+                {
+                    Ok(()) => responder.respond(SetSessionModeResponse::default()),
+                    Err(e) => responder.respond_with_error(e),
                 },
                 agent_client_protocol::on_receive_request!(),
             )
             .on_receive_request(
-                async move |req: SetSessionConfigOptionRequest, responder, cx| {
-                    match h8.set_config_option(&req, &cx).await {
-                        Ok(response) => responder.respond(response),
-                        Err(e) => responder.respond_with_error(e),
-                    }
+                async move |req: SetSessionConfigOptionRequest, responder, cx| match h8
+                    .set_config_option(&req, &cx)
+                    .await
+                {
+                    Ok(response) => responder.respond(response),
+                    Err(e) => responder.respond_with_error(e),
                 },
                 agent_client_protocol::on_receive_request!(),
             )
@@ -213,9 +218,10 @@ impl Host {
                     )
                     .mcp_capabilities(McpCapabilities::new().http(true)),
             )
-            .agent_info(Implementation::new(&self.info.name, &self.info.version).title(
-                "Session".to_owned(),
-            ))
+            .agent_info(
+                Implementation::new(&self.info.name, &self.info.version)
+                    .title("Session".to_owned()),
+            )
     }
 
     fn live(&self, id: &str) -> Result<Arc<Live>, Error> {
@@ -271,6 +277,7 @@ impl Host {
         cx: ConnectionTo<Client>,
     ) {
         let id = uuid::Uuid::now_v7().to_string();
+        let cwd = req.cwd.clone();
         let (setup, fs) = match self.setup(id.clone(), req.cwd, req.mcp_servers, &cx) {
             Ok(setup) => setup,
             Err(e) => {
@@ -288,7 +295,7 @@ impl Host {
                 return;
             }
         };
-        let (live, session, _replay) = match self.open(session, fs).await {
+        let (live, session, _replay) = match self.open(session, cwd, fs).await {
             Ok(opened) => opened,
             Err(e) => {
                 let _ = responder.respond_with_error(e);
@@ -318,6 +325,7 @@ impl Host {
             ));
             return;
         }
+        let cwd = req.cwd.clone();
         let (setup, fs) = match self.setup(id.clone(), req.cwd, req.mcp_servers, &cx) {
             Ok(setup) => setup,
             Err(e) => {
@@ -342,7 +350,7 @@ impl Host {
                 return;
             }
         };
-        let (live, session, replay) = match self.open(session, fs).await {
+        let (live, session, replay) = match self.open(session, cwd, fs).await {
             Ok(opened) => opened,
             Err(e) => {
                 let _ = responder.respond_with_error(e);
@@ -350,7 +358,7 @@ impl Host {
             }
         };
         // The conversation so far, before the answer (as the protocol orders it).
-        let mut translator = Translator::default();
+        let mut translator = Translator::new(live.cwd.clone());
         for msg in &replay {
             for update in translator.updates(msg, None).await {
                 let _ = cx.send_notification(SessionNotification::new(live.id.clone(), update));
@@ -369,6 +377,7 @@ impl Host {
     async fn open(
         &self,
         mut session: Session,
+        cwd: PathBuf,
         fs: Arc<dyn FileSystem>,
     ) -> Result<(Arc<Live>, Session, Vec<EventMsg>), Error> {
         let first = session.next_event().await.map(|e| e.msg);
@@ -392,6 +401,7 @@ impl Host {
             (mode == modes::CONFIGURED).then(|| modes::describe(approval_policy, &sandbox_policy));
         let live = Arc::new(Live {
             id: session_id.clone(),
+            cwd,
             submitter: session.submitter(),
             fs,
             state: Mutex::new(LiveState {
@@ -485,7 +495,11 @@ impl Host {
                 cancelled: false,
             });
         }
-        if live.submitter.submit(Op::UserInput { items }).await.is_err()
+        if live
+            .submitter
+            .submit(Op::UserInput { items })
+            .await
+            .is_err()
             && let Some(prompt) = live.state().prompts.pop_back()
         {
             let _ = prompt.responder.respond_with_error(error(
@@ -606,7 +620,7 @@ impl Host {
         cx: ConnectionTo<Client>,
         connected: bool,
     ) {
-        let mut translator = Translator::default();
+        let mut translator = Translator::new(live.cwd.clone());
         let send = |update: SessionUpdate| {
             let _ = cx.send_notification(SessionNotification::new(live.id.clone(), update));
         };
@@ -630,7 +644,8 @@ impl Host {
                     call_id, command, ..
                 } => {
                     let key = format!("exec\0{}", command.join("\0"));
-                    self.ask(&live, &cx, (call_id, shown), key, ApprovalOp::Exec).await;
+                    self.ask(&live, &cx, (call_id, shown), key, ApprovalOp::Exec)
+                        .await;
                 }
                 EventMsg::McpApprovalRequest {
                     call_id,
@@ -639,17 +654,17 @@ impl Host {
                     ..
                 } => {
                     let key = format!("mcp\0{server}\0{tool}");
-                    self.ask(&live, &cx, (call_id, shown), key, ApprovalOp::Exec).await;
+                    self.ask(&live, &cx, (call_id, shown), key, ApprovalOp::Exec)
+                        .await;
                 }
                 EventMsg::ApplyPatchApprovalRequest {
                     call_id, changes, ..
                 } => {
-                    let paths: Vec<String> = changes
-                        .keys()
-                        .map(|p| p.display().to_string())
-                        .collect();
+                    let paths: Vec<String> =
+                        changes.keys().map(|p| p.display().to_string()).collect();
                     let key = format!("patch\0{}", paths.join("\0"));
-                    self.ask(&live, &cx, (call_id, shown), key, ApprovalOp::Patch).await;
+                    self.ask(&live, &cx, (call_id, shown), key, ApprovalOp::Patch)
+                        .await;
                 }
                 EventMsg::TaskStarted { .. } => {
                     // A turn whose prompt was cancelled before it began stops at once.
@@ -712,9 +727,8 @@ impl Host {
             return;
         }
         live.state().waiting.insert(call_id.clone());
-        let call = shown.unwrap_or_else(|| {
-            ToolCallUpdate::new(call_id.clone(), ToolCallUpdateFields::new())
-        });
+        let call = shown
+            .unwrap_or_else(|| ToolCallUpdate::new(call_id.clone(), ToolCallUpdateFields::new()));
         let request = RequestPermissionRequest::new(live.id.clone(), call, permission_options());
         let live = live.clone();
         let cx = cx.clone();
@@ -805,7 +819,9 @@ fn notice(
     severity: agent_client_protocol::v1::schema::NoticeSeverity,
     title: String,
 ) -> SessionUpdate {
-    SessionUpdate::Notice(agent_client_protocol::v1::schema::Notice::new(severity, title))
+    SessionUpdate::Notice(agent_client_protocol::v1::schema::Notice::new(
+        severity, title,
+    ))
 }
 
 const ALLOW_ONCE: &str = "allow_once";

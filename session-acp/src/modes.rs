@@ -137,7 +137,10 @@ pub(crate) fn config_options(
         .map(|m| SessionConfigSelectOption::new(m.clone(), m.clone()))
         .collect();
     if !models.iter().any(|m| m == model) {
-        model_values.insert(0, SessionConfigSelectOption::new(model.to_owned(), model.to_owned()));
+        model_values.insert(
+            0,
+            SessionConfigSelectOption::new(model.to_owned(), model.to_owned()),
+        );
     }
     vec![
         SessionConfigOption::new(

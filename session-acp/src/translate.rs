@@ -24,6 +24,8 @@ const MAX_OUTPUT: usize = 64 * 1024;
 /// What one session's stream remembers between events.
 #[derive(Debug, Default)]
 pub(crate) struct Translator {
+    /// The session's working directory: patch paths are relative to it, ACP's are absolute.
+    cwd: PathBuf,
     streamed_message: bool,
     streamed_reasoning: bool,
     announced: HashSet<String>,
@@ -38,6 +40,13 @@ fn chunk(block: ContentBlock) -> ContentChunk {
 }
 
 impl Translator {
+    pub(crate) fn new(cwd: PathBuf) -> Self {
+        Self {
+            cwd,
+            ..Self::default()
+        }
+    }
+
     /// The updates one event makes. `fs` reads a file's text before a patch changes it, for
     /// a whole-file diff; `None` (a replay) shows the changed regions only.
     pub(crate) async fn updates(
@@ -47,7 +56,9 @@ impl Translator {
     ) -> Vec<SessionUpdate> {
         match msg {
             EventMsg::UserMessage { message } => {
-                vec![SessionUpdate::UserMessageChunk(chunk(text(message.clone())))]
+                vec![SessionUpdate::UserMessageChunk(chunk(text(
+                    message.clone(),
+                )))]
             }
             EventMsg::AgentMessageDelta { delta } => {
                 self.streamed_message = true;
@@ -57,7 +68,9 @@ impl Translator {
                 if std::mem::take(&mut self.streamed_message) || message.is_empty() {
                     Vec::new()
                 } else {
-                    vec![SessionUpdate::AgentMessageChunk(chunk(text(message.clone())))]
+                    vec![SessionUpdate::AgentMessageChunk(chunk(text(
+                        message.clone(),
+                    )))]
                 }
             }
             EventMsg::AgentReasoningDelta { delta } => {
@@ -68,7 +81,9 @@ impl Translator {
                 if std::mem::take(&mut self.streamed_reasoning) || thought.is_empty() {
                     Vec::new()
                 } else {
-                    vec![SessionUpdate::AgentThoughtChunk(chunk(text(thought.clone())))]
+                    vec![SessionUpdate::AgentThoughtChunk(chunk(text(
+                        thought.clone(),
+                    )))]
                 }
             }
             EventMsg::ExecApprovalRequest {
@@ -94,29 +109,31 @@ impl Translator {
                 } else {
                     ToolCallStatus::Failed
                 };
-                let mut fields = ToolCallUpdateFields::new()
-                    .status(status)
-                    .raw_output(serde_json::json!({
-                        "exit_code": exit_code,
-                        "duration_ms": duration_ms,
-                    }));
+                let mut fields =
+                    ToolCallUpdateFields::new()
+                        .status(status)
+                        .raw_output(serde_json::json!({
+                            "exit_code": exit_code,
+                            "duration_ms": duration_ms,
+                        }));
                 if !aggregated_output.is_empty() {
-                    fields = fields.content(vec![ToolCallContent::from(text(fenced(
-                        aggregated_output,
-                    )))]);
+                    fields = fields
+                        .content(vec![ToolCallContent::from(text(fenced(aggregated_output)))]);
                 }
                 self.finish(call_id, fields)
             }
             EventMsg::ApplyPatchApprovalRequest {
                 call_id, changes, ..
             } => {
-                let call = patch_call(call_id, changes, fs, ToolCallStatus::Pending).await;
+                let call =
+                    patch_call(&self.cwd, call_id, changes, fs, ToolCallStatus::Pending).await;
                 self.announce(call)
             }
             EventMsg::PatchApplyBegin {
                 call_id, changes, ..
             } => {
-                let call = patch_call(call_id, changes, fs, ToolCallStatus::InProgress).await;
+                let call =
+                    patch_call(&self.cwd, call_id, changes, fs, ToolCallStatus::InProgress).await;
                 self.announce(call)
             }
             EventMsg::PatchApplyEnd {
@@ -300,8 +317,8 @@ fn exec_kind(command: &[String]) -> ToolKind {
         Some(script) => script.split_whitespace().next().unwrap_or(""),
         None => command.first().map_or("", String::as_str),
     };
-    let has_control = script_of(command)
-        .is_some_and(|s| s.contains(['|', ';', '&', '>', '<', '`', '$']));
+    let has_control =
+        script_of(command).is_some_and(|s| s.contains(['|', ';', '&', '>', '<', '`', '$']));
     if has_control {
         return ToolKind::Execute;
     }
@@ -341,6 +358,7 @@ fn exec_call(call_id: &str, command: &[String], cwd: &Path, status: ToolCallStat
 }
 
 async fn patch_call(
+    cwd: &Path,
     call_id: &str,
     changes: &std::collections::BTreeMap<PathBuf, FileChange>,
     fs: Option<&dyn FileSystem>,
@@ -349,6 +367,7 @@ async fn patch_call(
     let mut content = Vec::with_capacity(changes.len());
     let mut locations = Vec::with_capacity(changes.len());
     for (path, change) in changes {
+        let path = &cwd.join(path);
         match change {
             FileChange::Add { content: new } => {
                 content.push(ToolCallContent::from(Diff::new(path, new.clone())));
@@ -376,7 +395,9 @@ async fn patch_call(
                     None => None,
                 };
                 let (old, new) = whole.unwrap_or_else(|| diff::regions(unified_diff));
-                let target = move_path.as_deref().unwrap_or(path);
+                let target = &move_path
+                    .as_deref()
+                    .map_or_else(|| path.clone(), |p| cwd.join(p));
                 content.push(ToolCallContent::from(
                     Diff::new(target, new).old_text(Some(old)),
                 ));
@@ -385,6 +406,7 @@ async fn patch_call(
         }
     }
     let title = match changes.keys().next() {
+        // Relative in the title, as the model wrote it.
         Some(first) if changes.len() == 1 => format!("Edit {}", first.display()),
         Some(first) => format!("Edit {} and {} more", first.display(), changes.len() - 1),
         None => "Edit files".to_owned(),
@@ -466,11 +488,7 @@ fn fenced(output: &str) -> String {
         end -= 1;
     }
     let shown = &output[..end];
-    let longest = shown
-        .split(|c| c != '`')
-        .map(str::len)
-        .max()
-        .unwrap_or(0);
+    let longest = shown.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     let cut = if end < output.len() {
         format!("\n… {} more bytes", output.len() - end)

@@ -32,7 +32,10 @@ impl CliFactory {
     fn prepare(
         &self,
         setup: &SessionSetup,
-    ) -> Result<(session_core::SessionConfig, session_core::services::SessionServices)> {
+    ) -> Result<(
+        session_core::SessionConfig,
+        session_core::services::SessionServices,
+    )> {
         let mut services = crate::services::build(&self.settings, &self.home)?;
         if let Some(fs) = &setup.fs {
             services.fs = fs.clone();
@@ -97,29 +100,30 @@ pub(crate) async fn run(settings: Settings, env: &Env) -> Result<Outcome> {
         home: env.home.clone(),
     });
     let incoming = futures_util::stream::unfold(
-        BoundedLines::new(BufReader::with_capacity(64 * 1024, tokio::io::stdin()), MAX_LINE),
+        BoundedLines::new(
+            BufReader::with_capacity(64 * 1024, tokio::io::stdin()),
+            MAX_LINE,
+        ),
         |mut lines| async move {
-            loop {
-                match lines.next_line().await {
-                    Ok(Some(Line::Complete(bytes))) => {
-                        let line = String::from_utf8(bytes).unwrap_or_else(|e| {
-                            // Not UTF-8, so not JSON: the client gets a parse error.
-                            String::from_utf8_lossy(e.as_bytes()).into_owned()
-                        });
-                        return Some((Ok(line), lines));
-                    }
-                    Ok(Some(Line::TooLong)) => {
-                        note(&format!(
-                            "acp: skipped an input line longer than {} MiB",
-                            MAX_LINE / (1024 * 1024)
-                        ));
-                        // Answered as what it is to a JSON-RPC peer: unparsable.
-                        return Some((Ok("\u{1}line too long".to_owned()), lines));
-                    }
-                    Ok(None) => return None,
-                    Err(e) => return Some((Err(e), lines)),
+            let line = match lines.next_line().await {
+                Ok(Some(Line::Complete(bytes))) => {
+                    Ok(String::from_utf8(bytes).unwrap_or_else(|e| {
+                        // Not UTF-8, so not JSON: the client gets a parse error.
+                        String::from_utf8_lossy(e.as_bytes()).into_owned()
+                    }))
                 }
-            }
+                Ok(Some(Line::TooLong)) => {
+                    note(&format!(
+                        "acp: skipped an input line longer than {} MiB",
+                        MAX_LINE / (1024 * 1024)
+                    ));
+                    // Answered as what it is to a JSON-RPC peer: unparsable.
+                    Ok("\u{1}line too long".to_owned())
+                }
+                Ok(None) => return None,
+                Err(e) => Err(e),
+            };
+            Some((line, lines))
         },
     );
     let outgoing = futures_util::sink::unfold(

@@ -23,7 +23,11 @@ async fn a_prompt_streams_its_answer_and_ends_the_turn() {
 
     let answer = h.prompt(&id, "hello");
     let request = h.model.next_request().await.unwrap();
-    request.play(ScriptedResponse::new().reasoning("thinking it over", 2).text("Hi there!", 3));
+    request.play(
+        ScriptedResponse::new()
+            .reasoning("thinking it over", 2)
+            .text("Hi there!", 3),
+    );
     let response = answer.await.unwrap().unwrap();
     assert_eq!(response.stop_reason, StopReason::EndTurn);
     // Every update of the turn arrived before the answer.

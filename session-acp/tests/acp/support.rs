@@ -11,8 +11,8 @@ use session_acp::acp::schema::ProtocolVersion;
 use session_acp::acp::v1::schema::{
     ClientCapabilities, FileSystemCapabilities, InitializeRequest, InitializeResponse,
     NewSessionRequest, NewSessionResponse, PromptRequest, PromptResponse, ReadTextFileRequest,
-    ReadTextFileResponse, RequestPermissionRequest, RequestPermissionResponse,
-    SessionNotification, SessionUpdate, WriteTextFileRequest, WriteTextFileResponse,
+    ReadTextFileResponse, RequestPermissionRequest, RequestPermissionResponse, SessionNotification,
+    SessionUpdate, WriteTextFileRequest, WriteTextFileResponse,
 };
 use session_acp::acp::v1::{ConnectionTo, Responder};
 use session_acp::acp::{Agent, Client, Lines};
@@ -90,7 +90,8 @@ impl SessionFactory for TestFactory {
 
 /// One end of a line pipe: what one side writes, the other reads.
 type LineSink = std::pin::Pin<Box<dyn futures_util::Sink<String, Error = std::io::Error> + Send>>;
-type LineStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<String>> + Send>>;
+type LineStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<String>> + Send>>;
 
 fn pipe() -> (LineSink, LineStream) {
     let (tx, rx) = mpsc::unbounded_channel::<String>();
@@ -142,6 +143,14 @@ impl Harness {
         Self::connect_with(offer, AskForApproval::Untrusted).await
     }
 
+    /// Connect a client whose sessions are recorded under `home` (a copy of it: the
+    /// connection's own temp dir holds the recordings).
+    pub(crate) async fn connect_in(offer: Offer, home: &Path) -> Self {
+        let h = Self::connect_with(offer, AskForApproval::Untrusted).await;
+        copy_tree(home, h.home.path());
+        h
+    }
+
     pub(crate) async fn connect_with(offer: Offer, approval: AskForApproval) -> Self {
         require_sandbox();
         let (model, handle) = HandleModel::new();
@@ -187,9 +196,10 @@ impl Harness {
                     let _ = reads_tx.send(request.clone());
                     match std::fs::read_to_string(&request.path) {
                         Ok(text) => responder.respond(ReadTextFileResponse::new(text)),
-                        Err(e) => responder.respond_with_error(
-                            session_acp::acp::Error::new(-32002, format!("cannot read: {e}")),
-                        ),
+                        Err(e) => responder.respond_with_error(session_acp::acp::Error::new(
+                            -32002,
+                            format!("cannot read: {e}"),
+                        )),
                     }
                 },
                 session_acp::acp::on_receive_request!(),
@@ -211,7 +221,10 @@ impl Harness {
         let client = tokio::spawn(async move {
             let _ = client.await;
         });
-        let cx = tokio::time::timeout(PATIENCE, cx_rx).await.unwrap().unwrap();
+        let cx = tokio::time::timeout(PATIENCE, cx_rx)
+            .await
+            .unwrap()
+            .unwrap();
         let _ = offer;
         Self {
             cx,
@@ -279,16 +292,6 @@ impl Harness {
         rx
     }
 
-    /// The next update, kept in `seen` too.
-    pub(crate) async fn next_update(&mut self) -> SessionNotification {
-        let note = tokio::time::timeout(PATIENCE, self.updates.recv())
-            .await
-            .expect("no update in time")
-            .expect("the connection closed");
-        self.seen.push_back(note.clone());
-        note
-    }
-
     /// Updates until one matches; returns it.
     pub(crate) async fn until(
         &mut self,
@@ -337,8 +340,8 @@ impl Harness {
             tokio::time::timeout(PATIENCE, agent)
                 .await
                 .expect("the agent did not finish after the connection closed")
-                .unwrap()
-                .unwrap();
+                .expect("the agent panicked")
+                .unwrap_or_else(|e| panic!("serve failed: {e:?}"));
         }
     }
 
@@ -348,6 +351,18 @@ impl Harness {
         collect(self.home.path(), &mut found);
         found.sort();
         found
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
     }
 }
 
