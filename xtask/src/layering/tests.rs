@@ -445,7 +445,7 @@ fn state_dev_depending_on_testkit_is_reported() {
     assert_eq!(
         lines(&violations),
         [
-            "session-state -> session-testkit (dev): state must not dev-depend on testkit: only session-services, session-core, session-cli, session-tests may"
+            "session-state -> session-testkit (dev): state must not dev-depend on testkit: only session-services, session-core, session-acp, session-cli, session-tests may"
         ]
     );
     assert_eq!(violations[0].rule, Rule::DevEdge);
