@@ -71,6 +71,7 @@ const IN_PROCESS: &[(&str, &str)] = &[
     ("session-services", "recorder"),
     ("session-services", "sandbox"),
     ("session-core", "session"),
+    ("session-acp", "acp"),
 ];
 
 const USAGE: &str = "\

@@ -13,7 +13,7 @@ use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-/// Size of the write buffer.
+/// Size of the write buffer, held only while batches keep coming (see [`Out`]).
 const WRITE_BUF: usize = 64 * 1024;
 
 /// Batches that may wait in the channel before `record` waits for the writer.
@@ -73,30 +73,74 @@ fn copy_error(e: &io::Error) -> io::Error {
     }
 }
 
+/// The file, buffered while batches arrive faster than they are written, bare when the queue
+/// is empty: then everything is handed to the OS and the buffer freed, so an idle session (an
+/// editor may hold a thousand) keeps no 64 KiB buffer and a kill loses nothing recorded.
+enum Out {
+    Buffered(BufWriter<File>),
+    Bare(File),
+}
+
 struct Writer {
-    out: BufWriter<File>,
+    out: Option<Out>,
     failure: Failure,
 }
 
 impl Writer {
-    async fn write(&mut self, bytes: &[u8]) {
-        if !self.failure.is_failed() {
-            let result = self.out.write_all(bytes).await;
-            self.failure.note(result);
+    fn buffered(&mut self) -> &mut BufWriter<File> {
+        let out = match self.out.take() {
+            Some(Out::Bare(file)) => Out::Buffered(BufWriter::with_capacity(WRITE_BUF, file)),
+            Some(out) => out,
+            None => unreachable!("the writer always holds its file"),
+        };
+        match self.out.insert(out) {
+            Out::Buffered(buffered) => buffered,
+            Out::Bare(_) => unreachable!("just buffered"),
         }
     }
 
+    /// Write a batch: straight to the file when nothing else waits (one batch needs no
+    /// buffer), into the buffer while more are queued.
+    async fn write(&mut self, bytes: &[u8], more_waiting: bool) {
+        if self.failure.is_failed() {
+            return;
+        }
+        let result = match &mut self.out {
+            Some(Out::Bare(file)) if !more_waiting => file.write_all(bytes).await,
+            _ => self.buffered().write_all(bytes).await,
+        };
+        self.failure.note(result);
+    }
+
     async fn flush(&mut self) -> io::Result<()> {
-        if !self.failure.is_failed() {
-            let result = self.out.flush().await;
+        if !self.failure.is_failed()
+            && let Some(Out::Buffered(buffered)) = &mut self.out
+        {
+            let result = buffered.flush().await;
             self.failure.note(result);
         }
         self.failure.result()
     }
 
+    /// Flush, then free the buffer (kept on a failed flush: nothing may be dropped silently,
+    /// and the failure is reported from now on anyway).
+    async fn release(&mut self) {
+        if self.flush().await.is_ok() && matches!(self.out, Some(Out::Buffered(_))) {
+            self.out = match self.out.take() {
+                Some(Out::Buffered(buffered)) => Some(Out::Bare(buffered.into_inner())),
+                other => other,
+            };
+        }
+    }
+
     async fn sync(&mut self) -> io::Result<()> {
         self.flush().await?;
-        let result = self.out.get_mut().sync_all().await;
+        let file = match &mut self.out {
+            Some(Out::Buffered(buffered)) => buffered.get_mut(),
+            Some(Out::Bare(file)) => file,
+            None => return self.failure.result(),
+        };
+        let result = file.sync_all().await;
         self.failure.note(result);
         self.failure.result()
     }
@@ -104,12 +148,17 @@ impl Writer {
 
 async fn run(file: File, mut rx: mpsc::Receiver<Command>) {
     let mut w = Writer {
-        out: BufWriter::with_capacity(WRITE_BUF, file),
+        out: Some(Out::Bare(file)),
         failure: Failure::default(),
     };
     while let Some(command) = rx.recv().await {
         match command {
-            Command::Write(bytes) => w.write(&bytes).await,
+            Command::Write(bytes) => {
+                w.write(&bytes, !rx.is_empty()).await;
+                if rx.is_empty() {
+                    w.release().await;
+                }
+            }
             Command::Flush(reply) => {
                 let _ = reply.send(w.flush().await);
             }
@@ -120,7 +169,7 @@ async fn run(file: File, mut rx: mpsc::Receiver<Command>) {
                 let mut replies = vec![reply];
                 while let Ok(command) = rx.try_recv() {
                     match command {
-                        Command::Write(bytes) => w.write(&bytes).await,
+                        Command::Write(bytes) => w.write(&bytes, true).await,
                         Command::Flush(r) | Command::Shutdown(r) => replies.push(r),
                     }
                 }

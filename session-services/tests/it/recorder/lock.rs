@@ -53,10 +53,20 @@ async fn a_second_recorder_resuming_a_recording_in_use_fails_at_once_and_changes
 
         let second = recorder(home.path());
         assert_locked(second.resume(&path).await, &path);
+        // Untouched by the refused recorder: nothing cut, nothing added but the first's own
+        // pending line (which its writer may have written meanwhile).
+        first.flush().await.unwrap();
+        let after = std::fs::read(&path).unwrap();
+        assert!(after.starts_with(&before), "the file was cut");
+        let added = String::from_utf8_lossy(&after[before.len()..]).into_owned();
+        assert!(
+            added.is_empty() || (added.matches('\n').count() == 1 && added.contains("pending")),
+            "the file changed: {added:?}"
+        );
         assert_eq!(
-            std::fs::read(&path).unwrap(),
-            before,
-            "the file is untouched"
+            String::from_utf8_lossy(&after).matches("pending").count(),
+            1,
+            "the pending line is there once"
         );
         // The refused recorder is not open and can try again.
         assert!(matches!(
