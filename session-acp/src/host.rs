@@ -358,7 +358,7 @@ impl Host {
             }
         };
         // The conversation so far, before the answer (as the protocol orders it).
-        let mut translator = Translator::new(live.cwd.clone());
+        let mut translator = Translator::replay(live.cwd.clone());
         for msg in &replay {
             for update in translator.updates(msg, None).await {
                 let _ = cx.send_notification(SessionNotification::new(live.id.clone(), update));
@@ -620,7 +620,7 @@ impl Host {
         cx: ConnectionTo<Client>,
         connected: bool,
     ) {
-        let mut translator = Translator::new(live.cwd.clone());
+        let mut translator = Translator::live(live.cwd.clone());
         let send = |update: SessionUpdate| {
             let _ = cx.send_notification(SessionNotification::new(live.id.clone(), update));
         };

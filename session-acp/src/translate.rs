@@ -26,6 +26,8 @@ const MAX_OUTPUT: usize = 64 * 1024;
 pub(crate) struct Translator {
     /// The session's working directory: patch paths are relative to it, ACP's are absolute.
     cwd: PathBuf,
+    /// Replaying a recording: the user's messages are shown too (live, the client has them).
+    replay: bool,
     streamed_message: bool,
     streamed_reasoning: bool,
     announced: HashSet<String>,
@@ -40,9 +42,19 @@ fn chunk(block: ContentBlock) -> ContentChunk {
 }
 
 impl Translator {
-    pub(crate) fn new(cwd: PathBuf) -> Self {
+    /// For a live session in `cwd`.
+    pub(crate) fn live(cwd: PathBuf) -> Self {
         Self {
             cwd,
+            ..Self::default()
+        }
+    }
+
+    /// For replaying a recorded session in `cwd`.
+    pub(crate) fn replay(cwd: PathBuf) -> Self {
+        Self {
+            cwd,
+            replay: true,
             ..Self::default()
         }
     }
@@ -55,7 +67,7 @@ impl Translator {
         fs: Option<&dyn FileSystem>,
     ) -> Vec<SessionUpdate> {
         match msg {
-            EventMsg::UserMessage { message } => {
+            EventMsg::UserMessage { message } if self.replay => {
                 vec![SessionUpdate::UserMessageChunk(chunk(text(
                     message.clone(),
                 )))]
@@ -227,7 +239,18 @@ impl Translator {
             | EventMsg::TurnAborted { .. } => {
                 self.streamed_message = false;
                 self.streamed_reasoning = false;
-                Vec::new()
+                // A call the turn never ran (declined, or cancelled while it asked) ends with
+                // the turn; the client must not keep showing it as pending.
+                let mut open: Vec<String> = self.announced.drain().collect();
+                open.sort();
+                open.into_iter()
+                    .map(|id| {
+                        SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(
+                            ToolCallId::new(id),
+                            ToolCallUpdateFields::new().status(ToolCallStatus::Failed),
+                        ))
+                    })
+                    .collect()
             }
             _ => Vec::new(),
         }
@@ -239,12 +262,17 @@ impl Translator {
         if self.announced.insert(id) {
             vec![SessionUpdate::ToolCall(call)]
         } else {
-            let fields = ToolCallUpdateFields::new()
+            let mut fields = ToolCallUpdateFields::new()
                 .status(call.status)
                 .title(call.title)
-                .kind(call.kind)
-                .content(call.content)
-                .locations(call.locations);
+                .kind(call.kind);
+            // An empty list would replace what the client shows with nothing.
+            if !call.content.is_empty() {
+                fields = fields.content(call.content);
+            }
+            if !call.locations.is_empty() {
+                fields = fields.locations(call.locations);
+            }
             vec![SessionUpdate::ToolCallUpdate(ToolCallUpdate::new(
                 call.tool_call_id,
                 fields,

@@ -45,6 +45,12 @@ async fn a_prompt_streams_its_answer_and_ends_the_turn() {
         .collect();
     assert_eq!(thought, "thinking it over");
     assert!(updates.iter().all(|n| n.session_id.0.as_ref() == id));
+    // The client shows its own prompt: it is not echoed back.
+    assert!(
+        !updates
+            .iter()
+            .any(|n| matches!(n.update, SessionUpdate::UserMessageChunk(_)))
+    );
     h.close().await;
     assert_eq!(h.recordings().len(), 1);
 }

@@ -54,6 +54,14 @@ async fn cancel_during_a_permission_request_answers_cancelled() {
     cancel(&h, &id);
     let response = answer.await.unwrap().unwrap();
     assert_eq!(response.stop_reason, StopReason::Cancelled);
+    // The call that never ran is closed before the answer, not left pending.
+    h.drain();
+    let closed = h.seen.iter().any(|n| {
+        matches!(&n.update,
+        SessionUpdate::ToolCallUpdate(u) if &*u.tool_call_id.0 == "c1"
+            && u.fields.status == Some(ToolCallStatus::Failed))
+    });
+    assert!(closed, "{:#?}", h.seen);
     // The client answers its withdrawn question late, as clients do; nothing runs.
     let _ = asked.responder.respond(RequestPermissionResponse::new(
         RequestPermissionOutcome::Cancelled,

@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod acp_interop;
 mod chat;
 mod config;
 mod crash;
