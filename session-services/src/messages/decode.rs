@@ -247,8 +247,9 @@ impl MessagesDecoder {
                 }
             }
             "message_stop" => {
-                if self.stop_reason.as_deref() == Some("max_tokens") {
-                    out.push_back(Err(ModelError::Incomplete("max_tokens".to_owned())));
+                // Cut short by the token limit, or the model declined: the turn says which.
+                if let Some(reason @ ("max_tokens" | "refusal")) = self.stop_reason.as_deref() {
+                    out.push_back(Err(ModelError::Incomplete(reason.to_owned())));
                 } else {
                     out.push_back(Ok(ModelEvent::Completed {
                         response_id: std::mem::take(&mut self.id),

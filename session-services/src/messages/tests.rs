@@ -249,4 +249,13 @@ fn an_error_event_a_cut_stream_and_max_tokens_end_the_response() {
         decode(&truncated).back().unwrap(),
         &Err(ModelError::Incomplete("max_tokens".into()))
     );
+    let refused = sse_messages(
+        &[MessagesBlock::Text(vec!["I can't help with that.".into()])],
+        "refusal",
+        None,
+    );
+    assert_eq!(
+        decode(&refused).back().unwrap(),
+        &Err(ModelError::Incomplete("refusal".into()))
+    );
 }
