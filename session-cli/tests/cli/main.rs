@@ -8,6 +8,7 @@
     unreachable_pub
 )]
 
+mod acp;
 mod acp_interop;
 mod chat;
 mod config;
