@@ -59,6 +59,7 @@ mod fake_shell;
 mod handle_model;
 mod mcp_server;
 mod mock_server;
+pub mod npm;
 
 pub use crate::fake_shell::{FakeRun, FakeShell};
 pub use crate::handle_model::{EventSender, HandleModel, ModelHandle, PendingRequest};

@@ -9,8 +9,7 @@
 //! processes install it once. Without node or npm the test is skipped, except under `CI=true`,
 //! where that fails it: CI must run it.
 
-use std::io::{Read, Write};
-use std::os::fd::AsRawFd;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -171,82 +170,18 @@ fn run_bounded(mut command: Command, limit: Duration) -> Run {
     }
 }
 
-/// The npm prefix holding the pinned SDK, installed on first use. `None` (after saying why)
-/// when node or npm is missing, except under `CI=true`, where that fails the test.
+/// The npm prefix holding the pinned SDK, installed on first use; `None` when skipped.
 fn sdk_prefix() -> Option<PathBuf> {
     static PREFIX: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    match PREFIX.get_or_init(install_sdk) {
-        Ok(prefix) => Some(prefix.clone()),
-        Err(reason) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true needs the ACP TypeScript SDK, but: {reason}")
-        }
-        Err(reason) => {
-            eprintln!("skipping the ACP interoperability test: {reason}");
-            None
-        }
-    }
-}
-
-fn install_sdk() -> Result<PathBuf, String> {
-    for tool in ["node", "npm"] {
-        let found = Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Err(format!("`{tool}` is not installed"));
-        }
-    }
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("acp-sdk-{SDK_VERSION}"));
-    let entry = dir
-        .join("node_modules")
-        .join(SDK_PACKAGE)
-        .join("dist/v1/stable/acp.js");
-    let marker = dir.join(".installed");
-    let packages = [
-        format!("{SDK_PACKAGE}@{SDK_VERSION}"),
-        format!("zod@{ZOD_VERSION}"),
-    ];
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    // One install across test processes: the others wait on the lock, then see the marker.
-    let lock = std::fs::File::create(dir.with_file_name(format!("acp-sdk-{SDK_VERSION}.lock")))
-        .map_err(|e| format!("cannot create the install lock: {e}"))?;
-    // SAFETY: flock on a descriptor we own; released when `lock` is closed.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(format!("cannot lock: {}", std::io::Error::last_os_error()));
-    }
-    let wanted = packages.join("\n");
-    let installed = std::fs::read_to_string(&marker).is_ok_and(|text| text == wanted);
-    if !installed || !entry.exists() {
-        let output = Command::new("npm")
-            .args([
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--save-exact",
-                "--prefix",
-            ])
-            .arg(&dir)
-            .args(&packages)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run npm: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "`npm install {}` failed: {}",
-                packages.join(" "),
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        if !entry.exists() {
-            return Err(format!("{} is missing after the install", entry.display()));
-        }
-        let mut file = std::fs::File::create(&marker).map_err(|e| e.to_string())?;
-        file.write_all(wanted.as_bytes())
-            .map_err(|e| e.to_string())?;
-    }
-    drop(lock);
-    Ok(dir)
+    let installed = PREFIX.get_or_init(|| {
+        let sdk = format!("{SDK_PACKAGE}@{SDK_VERSION}");
+        let zod = format!("zod@{ZOD_VERSION}");
+        session_testkit::npm::install(
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            &format!("acp-sdk-{SDK_VERSION}"),
+            &[&sdk, &zod],
+            &format!("node_modules/{SDK_PACKAGE}/dist/v1/stable/acp.js"),
+        )
+    });
+    session_testkit::npm::or_skip(installed, "the ACP TypeScript SDK")
 }

@@ -4,10 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -149,73 +147,23 @@ impl PidFile {
 }
 
 /// `node <dir>/node_modules/<package>/dist/index.js` as a stdio config, installing the pinned
-/// package first. `None` (after saying why) when node or npm is missing, except under `CI=true`,
-/// where that fails the test: CI must run these tests.
+/// package first; `None` when skipped (never under `CI=true`).
 pub(crate) fn everything_config() -> Option<McpServerConfig> {
-    static ENTRY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let entry = ENTRY.get_or_init(install_everything);
-    match entry {
-        Ok(entry) => Some(McpServerConfig::stdio("node", [entry.to_string_lossy()])),
-        Err(reason) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true needs the MCP reference server, but: {reason}")
-        }
-        Err(reason) => {
-            eprintln!("skipping a test of the MCP reference server: {reason}");
-            None
-        }
-    }
-}
-
-fn install_everything() -> Result<PathBuf, String> {
-    for tool in ["node", "npm"] {
-        let found = Command::new(tool)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            return Err(format!("`{tool}` is not installed"));
-        }
-    }
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("mcp-everything-{EVERYTHING_VERSION}"));
+    const ENTRY: &str = "dist/index.js";
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let package = format!("{EVERYTHING_PACKAGE}@{EVERYTHING_VERSION}");
+        session_testkit::npm::install(
+            Path::new(env!("CARGO_TARGET_TMPDIR")),
+            &format!("mcp-everything-{EVERYTHING_VERSION}"),
+            &[&package],
+            &format!("node_modules/{EVERYTHING_PACKAGE}/{ENTRY}"),
+        )
+    });
+    let dir = session_testkit::npm::or_skip(dir, "the MCP reference server")?;
     let entry = dir
         .join("node_modules")
         .join(EVERYTHING_PACKAGE)
-        .join("dist")
-        .join("index.js");
-    let marker = dir.join(".installed");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    // One install across test processes: the others wait on the lock, then see the marker.
-    let lock = std::fs::File::create(dir.with_extension("lock"))
-        .map_err(|e| format!("cannot create the install lock: {e}"))?;
-    // SAFETY: flock on a descriptor we own; released when `lock` is closed.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(format!("cannot lock: {}", std::io::Error::last_os_error()));
-    }
-    if !marker.exists() || !entry.exists() {
-        let package = format!("{EVERYTHING_PACKAGE}@{EVERYTHING_VERSION}");
-        let output = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--prefix"])
-            .arg(&dir)
-            .arg(&package)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| format!("cannot run npm: {e}"))?;
-        if !output.status.success() {
-            return Err(format!(
-                "`npm install {package}` failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        if !entry.exists() {
-            return Err(format!("{} is missing after the install", entry.display()));
-        }
-        let mut file = std::fs::File::create(&marker).map_err(|e| e.to_string())?;
-        file.write_all(package.as_bytes())
-            .map_err(|e| e.to_string())?;
-    }
-    drop(lock);
-    Ok(entry)
+        .join(ENTRY);
+    Some(McpServerConfig::stdio("node", [entry.to_string_lossy()]))
 }
