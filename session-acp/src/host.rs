@@ -112,17 +112,8 @@ pub(crate) async fn serve(
         pumps: Mutex::new(Vec::new()),
     });
     let result = {
-        let (h1, h2, h3, h4, h5, h6, h7, h8, h9) = (
-            host.clone(),
-            host.clone(),
-            host.clone(),
-            host.clone(),
-            host.clone(),
-            host.clone(),
-            host.clone(),
-            host.clone(),
-            host.clone(),
-        );
+        // Each handler holds the host (the builder takes them by value).
+        let [h1, h3, h4, h5, h6, h7, h8] = std::array::from_fn(|_| host.clone());
         Agent
             .v1()
             .name("session")
@@ -133,8 +124,8 @@ pub(crate) async fn serve(
                 agent_client_protocol::on_receive_request!(),
             )
             .on_receive_request(
+                // No authentication methods are offered; a client asking anyway is let in.
                 async move |_req: AuthenticateRequest, responder, _cx| {
-                    let _ = &h2;
                     responder.respond(AuthenticateResponse::default())
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -189,10 +180,6 @@ pub(crate) async fn serve(
                 },
                 agent_client_protocol::on_receive_request!(),
             )
-            .on_close(async move |_cx| {
-                drop(h9);
-                Ok(())
-            })
             .connect_to(transport)
             .await
     };
@@ -277,25 +264,10 @@ impl Host {
         cx: ConnectionTo<Client>,
     ) {
         let id = uuid::Uuid::now_v7().to_string();
-        let cwd = req.cwd.clone();
-        let (setup, fs) = match self.setup(id.clone(), req.cwd, req.mcp_servers, &cx) {
-            Ok(setup) => setup,
-            Err(e) => {
-                let _ = responder.respond_with_error(e);
-                return;
-            }
-        };
-        let session = match self.factory.start(setup).await {
-            Ok(session) => session,
-            Err(message) => {
-                let _ = responder.respond_with_error(error(
-                    Error::internal_error(),
-                    format!("cannot start the session: {message}"),
-                ));
-                return;
-            }
-        };
-        let (live, session, _replay) = match self.open(session, cwd, fs).await {
+        let opened = self
+            .start_or_load(Opening::New, id, req.cwd, req.mcp_servers, &cx)
+            .await;
+        let (live, session, _replay) = match opened {
             Ok(opened) => opened,
             Err(e) => {
                 let _ = responder.respond_with_error(e);
@@ -318,39 +290,10 @@ impl Host {
         cx: ConnectionTo<Client>,
     ) {
         let id = req.session_id.0.to_string();
-        if lock(&self.sessions).contains_key(&id) {
-            let _ = responder.respond_with_error(error(
-                Error::invalid_request(),
-                format!("session `{id}` is already open on this connection"),
-            ));
-            return;
-        }
-        let cwd = req.cwd.clone();
-        let (setup, fs) = match self.setup(id.clone(), req.cwd, req.mcp_servers, &cx) {
-            Ok(setup) => setup,
-            Err(e) => {
-                let _ = responder.respond_with_error(e);
-                return;
-            }
-        };
-        let session = match self.factory.load(setup).await {
-            Ok(session) => session,
-            Err(LoadError::NotFound(what)) => {
-                let _ = responder.respond_with_error(error(
-                    Error::invalid_params(),
-                    format!("no recorded session has id `{what}`"),
-                ));
-                return;
-            }
-            Err(e) => {
-                let _ = responder.respond_with_error(error(
-                    Error::internal_error(),
-                    format!("cannot load session `{id}`: {e}"),
-                ));
-                return;
-            }
-        };
-        let (live, session, replay) = match self.open(session, cwd, fs).await {
+        let opened = self
+            .start_or_load(Opening::Load, id, req.cwd, req.mcp_servers, &cx)
+            .await;
+        let (live, session, replay) = match opened {
             Ok(opened) => opened,
             Err(e) => {
                 let _ = responder.respond_with_error(e);
@@ -371,6 +314,43 @@ impl Host {
                 .config_options(options),
         );
         self.run(live, session, cx, answered.is_ok());
+    }
+
+    /// Start or resume session `id` through the factory and register it.
+    async fn start_or_load(
+        &self,
+        how: Opening,
+        id: String,
+        cwd: PathBuf,
+        servers: Vec<McpServer>,
+        cx: &ConnectionTo<Client>,
+    ) -> Result<(Arc<Live>, Session, Vec<EventMsg>), Error> {
+        if how == Opening::Load && lock(&self.sessions).contains_key(&id) {
+            return Err(error(
+                Error::invalid_request(),
+                format!("session `{id}` is already open on this connection"),
+            ));
+        }
+        let (setup, fs) = self.setup(id.clone(), cwd.clone(), servers, cx)?;
+        let session = match how {
+            Opening::New => self.factory.start(setup).await.map_err(|message| {
+                error(
+                    Error::internal_error(),
+                    format!("cannot start the session: {message}"),
+                )
+            })?,
+            Opening::Load => self.factory.load(setup).await.map_err(|e| match e {
+                LoadError::NotFound(what) => error(
+                    Error::invalid_params(),
+                    format!("no recorded session has id `{what}`"),
+                ),
+                e => error(
+                    Error::internal_error(),
+                    format!("cannot load session `{id}`: {e}"),
+                ),
+            })?,
+        };
+        self.open(session, cwd, fs).await
     }
 
     /// Read a started session's `session_configured` and register it.
@@ -794,13 +774,9 @@ impl Live {
             Ok(stop) => prompt.responder.respond(PromptResponse::new(stop)),
             Err(message) => prompt
                 .responder
-                .respond_with_error(error_with(Error::internal_error(), message)),
+                .respond_with_error(error(Error::internal_error(), message)),
         };
     }
-}
-
-fn error_with(code: Error, message: String) -> Error {
-    error(code, message)
 }
 
 /// The stop reason an error stands for, when it is one the protocol names.
@@ -844,6 +820,13 @@ fn permission_options() -> Vec<PermissionOption> {
             PermissionOptionKind::RejectAlways,
         ),
     ]
+}
+
+/// Whether a session is new or loaded from its recording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opening {
+    New,
+    Load,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -41,15 +41,11 @@ fn running(needle: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_during_a_permission_request_answers_cancelled() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let answer = h.prompt(&id, "write");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().shell_call("c1", &["bash", "-lc", "touch never.txt"]));
+        .play_next(ScriptedResponse::new().shell_call("c1", &["bash", "-lc", "touch never.txt"]))
+        .await;
     let asked = h.asked().await;
     cancel(&h, &id);
     let response = answer.await.unwrap().unwrap();
@@ -70,10 +66,8 @@ async fn cancel_during_a_permission_request_answers_cancelled() {
     // The session takes the next prompt.
     let answer = h.prompt(&id, "again");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("back", 1));
+        .play_next(ScriptedResponse::new().text("back", 1))
+        .await;
     assert_eq!(
         answer.await.unwrap().unwrap().stop_reason,
         StopReason::EndTurn
@@ -83,15 +77,11 @@ async fn cancel_during_a_permission_request_answers_cancelled() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_permission_request_aborts_the_turn() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let answer = h.prompt(&id, "write");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().shell_call("c1", &["bash", "-lc", "touch never.txt"]));
+        .play_next(ScriptedResponse::new().shell_call("c1", &["bash", "-lc", "touch never.txt"]))
+        .await;
     let asked = h.asked().await;
     asked
         .responder
@@ -111,14 +101,14 @@ async fn a_cancelled_permission_request_aborts_the_turn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_during_a_command_kills_it() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let answer = h.prompt(&id, "wait");
-    h.model.next_request().await.unwrap().play(
-        ScriptedResponse::new()
-            .shell_call("c1", &["bash", "-lc", "touch started; exec sleep 61.4242"]),
-    );
+    h.model
+        .play_next(
+            ScriptedResponse::new()
+                .shell_call("c1", &["bash", "-lc", "touch started; exec sleep 61.4242"]),
+        )
+        .await;
     h.asked()
         .await
         .responder
@@ -160,9 +150,7 @@ async fn cancel_during_a_command_kills_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prompt_after_cancel_starts_the_next_turn_and_a_concurrent_one_is_refused() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let first = h.prompt(&id, "first");
     let held = h.model.next_request().await.unwrap();
     // While the first runs, another prompt is an error, and the first goes on.
@@ -231,15 +219,11 @@ async fn two_sessions_prompt_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_replays_the_recording_then_goes_on() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let answer = h.prompt(&id, "remember the number 42");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("I will remember 42.", 2));
+        .play_next(ScriptedResponse::new().text("I will remember 42.", 2))
+        .await;
     assert_eq!(
         answer.await.unwrap().unwrap().stop_reason,
         StopReason::EndTurn
@@ -302,9 +286,7 @@ async fn load_replays_the_recording_then_goes_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn modes_and_models_change_the_next_turn() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     // Full access: the command that asked under `untrusted` runs without a question.
     h.request(SetSessionModeRequest::new(id.clone(), "full-access"))
         .await
@@ -345,10 +327,8 @@ async fn modes_and_models_change_the_next_turn() {
     assert_eq!(request.request().model, "other-model");
     request.play(ScriptedResponse::new().shell_call("c1", &["bash", "-lc", "touch free.txt"]));
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("done", 1));
+        .play_next(ScriptedResponse::new().text("done", 1))
+        .await;
     assert_eq!(
         answer.await.unwrap().unwrap().stop_reason,
         StopReason::EndTurn
@@ -359,9 +339,7 @@ async fn modes_and_models_change_the_next_turn() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_are_errors_and_the_connection_goes_on() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let unknown = h.request(text_prompt("nope", "hi")).await.unwrap_err();
     assert_eq!(unknown.code, Error::invalid_params().code);
     assert!(
@@ -395,10 +373,8 @@ async fn bad_requests_are_errors_and_the_connection_goes_on() {
     // The session is unharmed.
     let answer = h.prompt(&id, "still here?");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("yes", 1));
+        .play_next(ScriptedResponse::new().text("yes", 1))
+        .await;
     assert_eq!(
         answer.await.unwrap().unwrap().stop_reason,
         StopReason::EndTurn
@@ -459,10 +435,8 @@ async fn the_clients_mcp_servers_serve_the_session() {
         serde_json::json!({ "text": "ping" }),
     ));
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("pong", 1));
+        .play_next(ScriptedResponse::new().text("pong", 1))
+        .await;
     assert_eq!(
         answer.await.unwrap().unwrap().stop_reason,
         StopReason::EndTurn
@@ -483,9 +457,7 @@ async fn the_clients_mcp_servers_serve_the_session() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_the_connection_mid_prompt_shuts_down_durably() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let _answer = h.prompt(&id, "unfinished business");
     let _held = h.model.next_request().await.unwrap();
     h.close().await;

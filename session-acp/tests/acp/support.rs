@@ -242,6 +242,14 @@ impl Harness {
         }
     }
 
+    /// Connected, initialized, with one new session: the harness and the session's id.
+    pub(crate) async fn with_session(offer: Offer) -> (Self, String) {
+        let h = Self::connect(offer).await;
+        h.initialize(offer).await;
+        let id = h.new_session().await.session_id.0.to_string();
+        (h, id)
+    }
+
     /// `initialize` with the capabilities of `offer`.
     pub(crate) async fn initialize(&self, offer: Offer) -> InitializeResponse {
         let fs = FileSystemCapabilities::new()

@@ -28,14 +28,14 @@ fn status_of(h: &Harness, call: &str) -> Vec<ToolCallStatus> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_command_asks_then_runs_and_its_output_is_the_calls_content() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let answer = h.prompt(&id, "make a file");
-    h.model.next_request().await.unwrap().play(
-        ScriptedResponse::new()
-            .shell_call("c1", &["bash", "-lc", "echo made > out.txt && echo done"]),
-    );
+    h.model
+        .play_next(
+            ScriptedResponse::new()
+                .shell_call("c1", &["bash", "-lc", "echo made > out.txt && echo done"]),
+        )
+        .await;
     let asked = h.asked().await;
     assert_eq!(&*asked.request.session_id.0, id);
     assert_eq!(&*asked.request.tool_call.tool_call_id.0, "c1");
@@ -60,10 +60,8 @@ async fn a_command_asks_then_runs_and_its_output_is_the_calls_content() {
     assert_eq!(announced.title, "echo made > out.txt && echo done");
     asked.responder.respond(select("allow_once")).unwrap();
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("Made it.", 1));
+        .play_next(ScriptedResponse::new().text("Made it.", 1))
+        .await;
     let response = answer.await.unwrap().unwrap();
     assert_eq!(response.stop_reason, StopReason::EndTurn);
     h.drain();
@@ -92,32 +90,24 @@ async fn a_command_asks_then_runs_and_its_output_is_the_calls_content() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn always_answers_hold_for_the_session() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let cmd = ["bash", "-lc", "echo again >> log.txt"];
     // Allow always: the same command later runs without asking.
     let answer = h.prompt(&id, "one");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().shell_call("a1", &cmd));
+        .play_next(ScriptedResponse::new().shell_call("a1", &cmd))
+        .await;
     h.asked()
         .await
         .responder
         .respond(select("allow_always"))
         .unwrap();
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().shell_call("a2", &cmd));
+        .play_next(ScriptedResponse::new().shell_call("a2", &cmd))
+        .await;
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("twice", 1));
+        .play_next(ScriptedResponse::new().text("twice", 1))
+        .await;
     assert_eq!(
         answer.await.unwrap().unwrap().stop_reason,
         StopReason::EndTurn
@@ -130,20 +120,16 @@ async fn always_answers_hold_for_the_session() {
     let other = ["bash", "-lc", "echo no >> nope.txt"];
     let answer = h.prompt(&id, "two");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().shell_call("r1", &other));
+        .play_next(ScriptedResponse::new().shell_call("r1", &other))
+        .await;
     h.asked()
         .await
         .responder
         .respond(select("reject_always"))
         .unwrap();
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().shell_call("r2", &other));
+        .play_next(ScriptedResponse::new().shell_call("r2", &other))
+        .await;
     let third = h.model.next_request().await.unwrap();
     assert!(
         format!("{:?}", third.request()).contains("r2"),
@@ -169,14 +155,12 @@ async fn patches_go_through_the_clients_file_system_as_diffs() {
     let patch = "*** Begin Patch\n*** Update File: notes.txt\n@@\n alpha\n-beta\n+BETA\n gamma\n*** End Patch\n";
     let answer = h.prompt(&id, "edit");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().tool_call(
+        .play_next(ScriptedResponse::new().tool_call(
             "p1",
             "apply_patch",
             serde_json::json!({ "input": patch }),
-        ));
+        ))
+        .await;
     // Untrusted asks before a patch; the question shows the whole-file diff.
     let asked = h.asked().await;
     let content = asked
@@ -198,10 +182,8 @@ async fn patches_go_through_the_clients_file_system_as_diffs() {
     assert_eq!(diff.new_text, "alpha\nBETA\ngamma\n");
     asked.responder.respond(select("allow_once")).unwrap();
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("edited", 1));
+        .play_next(ScriptedResponse::new().text("edited", 1))
+        .await;
     assert_eq!(
         answer.await.unwrap().unwrap().stop_reason,
         StopReason::EndTurn
@@ -228,15 +210,10 @@ async fn patches_go_through_the_clients_file_system_as_diffs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn update_plan_becomes_a_plan() {
-    let mut h = Harness::connect(Offer::default()).await;
-    h.initialize(Offer::default()).await;
-    let id = h.new_session().await.session_id.0.to_string();
+    let (mut h, id) = Harness::with_session(Offer::default()).await;
     let answer = h.prompt(&id, "plan it");
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().tool_call(
+        .play_next(ScriptedResponse::new().tool_call(
             "u1",
             "update_plan",
             serde_json::json!({ "plan": [
@@ -244,12 +221,11 @@ async fn update_plan_becomes_a_plan() {
                 { "step": "fix the bug", "status": "in_progress" },
                 { "step": "run the tests", "status": "pending" }
             ]}),
-        ));
+        ))
+        .await;
     h.model
-        .next_request()
-        .await
-        .unwrap()
-        .play(ScriptedResponse::new().text("planned", 1));
+        .play_next(ScriptedResponse::new().text("planned", 1))
+        .await;
     assert_eq!(
         answer.await.unwrap().unwrap().stop_reason,
         StopReason::EndTurn
