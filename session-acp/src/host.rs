@@ -754,7 +754,7 @@ impl Host {
 impl Live {
     /// The oldest prompt's turn ended: answer it.
     fn finish(&self, aborted: Option<TurnAbortReason>) {
-        let (prompt, error) = {
+        let (prompt, failure) = {
             let mut state = self.state();
             state.waiting.clear();
             (state.prompts.pop_front(), state.error.take())
@@ -765,7 +765,7 @@ impl Live {
         let stop = if prompt.cancelled || aborted.is_some() {
             Ok(StopReason::Cancelled)
         } else {
-            match error {
+            match failure {
                 None => Ok(StopReason::EndTurn),
                 Some(message) => stop_for(&message).ok_or(message),
             }
