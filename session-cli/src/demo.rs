@@ -10,10 +10,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use session_core::ResponseItem;
 use session_core::services::{
     ModelClient, ModelError, ModelRequest, ModelStream, ScriptedModel, ScriptedResponse,
 };
+use session_core::state::{HistoryItem, ItemKind};
 
 /// The context window the demo model reports.
 pub(crate) const CONTEXT_WINDOW: u64 = 128_000;
@@ -44,19 +44,14 @@ impl DemoModel {
                 .text(SUMMARY, 4)
                 .usage(input_tokens, estimate_tokens(SUMMARY));
         }
-        if matches!(
-            request.input.iter().next_back(),
-            Some(ResponseItem::FunctionCallOutput { .. })
-        ) {
+        let items = request.input.items();
+        if items.last().map(|h| h.kind()) == Some(ItemKind::FunctionCallOutput) {
             return ScriptedResponse::new()
                 .describe_last_output("Here is what I found. ")
                 .usage(input_tokens, 64);
         }
-        let ran_something = request
-            .input
-            .iter()
-            .any(|item| matches!(item, ResponseItem::FunctionCall { .. }));
-        let user_messages = request.input.iter().filter(|i| is_user_message(i)).count();
+        let ran_something = items.iter().any(|h| h.kind() == ItemKind::FunctionCall);
+        let user_messages = items.iter().filter(|h| is_user_message(h)).count();
         if ran_something || user_messages > 1 {
             // A continued, resumed or compacted conversation.
             return ScriptedResponse::new()
@@ -71,9 +66,10 @@ impl DemoModel {
 }
 
 /// A message the user wrote (not the environment context the session adds).
-fn is_user_message(item: &ResponseItem) -> bool {
-    item.role() == Some("user")
+fn is_user_message(item: &HistoryItem) -> bool {
+    item.role().as_deref() == Some("user")
         && !item
+            .item()
             .message_text()
             .is_some_and(|text| text.starts_with("<environment_context>"))
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use session_services::{ModelEvent, ModelRequest};
-use session_state::{ActiveTurn, ConversationHistory, EventMsg, ResponseItem};
+use session_state::{ActiveTurn, ConversationHistory, EventMsg, HistoryItem, ResponseItem};
 
 use crate::inner::SessionInner;
 use crate::markers::{Marker, summary_item};
@@ -111,7 +111,7 @@ pub(crate) async fn compact_history(
             "compaction failed: the model returned an empty summary".to_owned(),
         ));
     }
-    let new_history = build_compacted(snapshot.iter(), &summary);
+    let new_history = build_compacted(snapshot.items(), &summary);
     let estimate: usize = new_history
         .iter()
         .map(|i| serde_json::to_string(i).map(|s| s.len()).unwrap_or(0))
@@ -135,34 +135,32 @@ pub(crate) async fn compact_history(
 }
 
 /// Initial context, then the most recent user messages that fit the budget, then the summary.
-fn build_compacted<'a>(
-    items: impl DoubleEndedIterator<Item = &'a ResponseItem>,
-    summary: &str,
-) -> Vec<ResponseItem> {
+///
+/// Only user messages are parsed (the others are known by their header), newest first, so no
+/// more of them is held than the budget keeps.
+fn build_compacted(items: &[Arc<HistoryItem>], summary: &str) -> Vec<ResponseItem> {
     let mut initial = Vec::new();
-    let mut users: Vec<&ResponseItem> = Vec::new();
-    for item in items {
-        if item.role() != Some("user") {
+    let mut kept: Vec<ResponseItem> = Vec::new();
+    let mut budget = Some(USER_MESSAGES_BUDGET);
+    for stored in items.iter().rev() {
+        if stored.role().as_deref() != Some("user") {
             continue;
         }
-        match Marker::of(item) {
-            Some(Marker::EnvironmentContext | Marker::UserInstructions) => {
-                initial.push(item.clone());
-            }
+        let item = stored.item();
+        match Marker::of(&item) {
+            Some(Marker::EnvironmentContext | Marker::UserInstructions) => initial.push(item),
             Some(Marker::Summary | Marker::InterruptNote) => {}
-            None => users.push(item),
+            None => {
+                // The newest message that does not fit ends the ones kept.
+                let len = item.message_text().map_or(0, |t| t.len());
+                budget = budget.and_then(|b| b.checked_sub(len));
+                if budget.is_some() {
+                    kept.push(item);
+                }
+            }
         }
     }
-    let mut kept: Vec<ResponseItem> = Vec::new();
-    let mut budget = USER_MESSAGES_BUDGET;
-    for item in users.into_iter().rev() {
-        let len = item.message_text().map_or(0, |t| t.len());
-        if len > budget {
-            break;
-        }
-        budget -= len;
-        kept.push(item.clone());
-    }
+    initial.reverse();
     kept.reverse();
     let mut out = initial;
     out.extend(kept);

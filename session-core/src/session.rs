@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use futures_util::{FutureExt, Stream};
 use session_services::{SessionMeta, SessionServices};
 use session_state::{
-    ApprovalKind, Event, EventMsg, InputItem, Op, ReviewDecision, SessionState, Submission,
-    TaskKind, TurnAbortReason, TurnContext,
+    ApprovalKind, Event, EventMsg, InputItem, ItemKind, Op, ReviewDecision, SessionState,
+    Submission, TaskKind, TurnAbortReason, TurnContext,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -305,11 +305,17 @@ impl Session {
                 )
                 .message_text();
                 let history = state.history_snapshot();
-                let last = history.items().iter().rev().find_map(|h| {
-                    h.item()
-                        .message_text()
-                        .filter(|t| t.starts_with(crate::markers::ENVIRONMENT_TAG))
-                });
+                // Only messages are parsed, newest first, until the last environment context.
+                let last = history
+                    .items()
+                    .iter()
+                    .rev()
+                    .filter(|h| h.kind() == ItemKind::Message)
+                    .find_map(|h| {
+                        h.item()
+                            .message_text()
+                            .filter(|t| t.starts_with(crate::markers::ENVIRONMENT_TAG))
+                    });
                 (last.is_some() && last == current).then(|| context.clone())
             }
         };

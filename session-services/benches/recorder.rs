@@ -240,7 +240,7 @@ fn report() {
     )
     .note(format!(
         "peak heap during read_recording {:.1} MB ÷ items' JSON {:.1} MB; {:.1} MB kept after \
-         (peak ÷ kept = {:.3}): history holds each item parsed and as its JSON",
+         (peak ÷ kept = {:.3}): history holds each item as its JSON and a small header",
         heap.peak as f64 / 1e6,
         *json_bytes as f64 / 1e6,
         heap.net as f64 / 1e6,

@@ -1,16 +1,18 @@
 //! The Chat Completions client: `POST {base_url}/chat/completions`, for any OpenAI-compatible
 //! server (Ollama, vLLM, llama.cpp, OpenAI itself).
 //!
-//! History is converted to chat messages borrowed from the snapshot (no item is cloned): the
-//! instructions become the system message, consecutive function calls one assistant message with
-//! `tool_calls`, outputs `tool` messages; reasoning items are left out. The stream ends at
-//! `[DONE]`, or at the server's close after a finish reason. It must not retry once the stream
-//! is handed out.
+//! History is converted to chat messages while the body is written, one item parsed at a time
+//! (history keeps items as JSON only, and no list of messages as long as the history is built):
+//! the instructions become the system message, consecutive function calls one assistant message
+//! with `tool_calls`, outputs `tool` messages; reasoning items are left out, unparsed. The
+//! stream ends at `[DONE]`, or at the server's close after a finish reason. It must not retry
+//! once the stream is handed out.
 
 use std::borrow::Cow;
 
 use serde::Serialize;
-use session_state::{ContentItem, ResponseItem};
+use serde::ser::SerializeSeq;
+use session_state::{ContentItem, ItemKind, ResponseItem};
 
 use crate::model::{ModelClient, ModelError, ModelRequest, ModelStream};
 use crate::provider::{Auth, ProviderConfig};
@@ -70,7 +72,7 @@ impl ModelClient for ChatCompletionsClient {
 #[derive(Serialize)]
 struct Body<'a> {
     model: &'a str,
-    messages: Vec<Message<'a>>,
+    messages: History<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tools: Vec<Tool<'a>>,
     stream: bool,
@@ -96,53 +98,55 @@ struct ToolFunction<'a> {
     parameters: &'a serde_json::Value,
 }
 
+/// One chat message: the system message borrows the request's instructions, the others own
+/// what they took from their history items.
 #[derive(Serialize)]
 struct Message<'a> {
-    role: &'a str,
+    role: Cow<'a, str>,
     content: Option<Content<'a>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    tool_calls: Vec<ToolCall<'a>>,
+    tool_calls: Vec<ToolCall>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tool_call_id: Option<&'a str>,
+    tool_call_id: Option<String>,
 }
 
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Content<'a> {
     Text(Cow<'a, str>),
-    Parts(Vec<Part<'a>>),
+    Parts(Vec<Part>),
 }
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum Part<'a> {
-    Text { text: &'a str },
-    ImageUrl { image_url: ImageUrl<'a> },
+enum Part {
+    Text { text: String },
+    ImageUrl { image_url: ImageUrl },
 }
 
 #[derive(Serialize)]
-struct ImageUrl<'a> {
-    url: &'a str,
+struct ImageUrl {
+    url: String,
 }
 
 #[derive(Serialize)]
-struct ToolCall<'a> {
-    id: &'a str,
+struct ToolCall {
+    id: String,
     #[serde(rename = "type")]
     kind: &'static str,
-    function: CallFunction<'a>,
+    function: CallFunction,
 }
 
 #[derive(Serialize)]
-struct CallFunction<'a> {
-    name: &'a str,
-    arguments: &'a str,
+struct CallFunction {
+    name: String,
+    arguments: String,
 }
 
 impl<'a> Message<'a> {
-    fn new(role: &'a str, content: Option<Content<'a>>) -> Self {
+    fn new(role: impl Into<Cow<'a, str>>, content: Option<Content<'a>>) -> Self {
         Self {
-            role,
+            role: role.into(),
             content,
             tool_calls: Vec::new(),
             tool_call_id: None,
@@ -154,7 +158,7 @@ impl<'a> Message<'a> {
 pub(crate) fn request_body(request: &ModelRequest) -> Result<Vec<u8>, ModelError> {
     let body = Body {
         model: &request.model,
-        messages: messages(request),
+        messages: History(request),
         tools: request
             .tools
             .iter()
@@ -177,73 +181,98 @@ pub(crate) fn request_body(request: &ModelRequest) -> Result<Vec<u8>, ModelError
     Ok(out)
 }
 
-fn messages(request: &ModelRequest) -> Vec<Message<'_>> {
-    let mut out = Vec::with_capacity(request.input.len() + 1);
-    if !request.instructions.is_empty() {
-        out.push(Message::new(
-            "system",
-            Some(Content::Text(Cow::Borrowed(&request.instructions))),
-        ));
-    }
-    // Whether the last message is an assistant message that calls may join.
-    let mut calls_may_join = false;
-    for item in request.input.iter() {
-        match item {
-            ResponseItem::Message { role, content, .. } => {
-                // Strict servers reject an empty assistant message; calls that follow get an
-                // assistant message of their own, with `content: null`.
-                if role == "assistant" && item.message_text().is_none_or(|t| t.is_empty()) {
-                    calls_may_join = false;
-                    continue;
-                }
-                // Most compatible servers know no `developer` role.
-                let role = if role == "developer" { "system" } else { role };
-                out.push(Message::new(role, Some(message_content(content))));
-                calls_may_join = role == "assistant";
+/// The request's messages, serialized as they are made: history keeps each item as JSON only,
+/// so each item is parsed as its turn comes and a message is written once the next one starts
+/// (calls may join the message before them). At most one message is held at a time.
+struct History<'a>(&'a ModelRequest);
+
+impl Serialize for History<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let request = self.0;
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut pending: Option<Message<'_>> = None;
+        if !request.instructions.is_empty() {
+            pending = Some(Message::new(
+                "system",
+                Some(Content::Text(Cow::Borrowed(&request.instructions))),
+            ));
+        }
+        // Whether the pending message is an assistant message that calls may join.
+        let mut calls_may_join = false;
+        for stored in request.input.items() {
+            // Chat servers cannot take reasoning back; it stays out of their history.
+            if stored.kind() == ItemKind::Reasoning {
+                continue;
             }
-            ResponseItem::FunctionCall {
-                name,
-                arguments,
-                call_id,
-                ..
-            } => {
-                let call = ToolCall {
-                    id: call_id,
-                    kind: "function",
-                    function: CallFunction { name, arguments },
-                };
-                match out.last_mut() {
-                    Some(last) if calls_may_join => last.tool_calls.push(call),
-                    _ => {
-                        let mut message = Message::new("assistant", None);
-                        message.tool_calls.push(call);
-                        out.push(message);
+            let next = match stored.item() {
+                ResponseItem::Message { role, content, .. } => {
+                    // Strict servers reject an empty assistant message; calls that follow get
+                    // an assistant message of their own, with `content: null`.
+                    if role == "assistant" && !stored.has_text() {
+                        calls_may_join = false;
+                        continue;
+                    }
+                    // Most compatible servers know no `developer` role.
+                    let role = if role == "developer" {
+                        "system".to_owned()
+                    } else {
+                        role
+                    };
+                    calls_may_join = role == "assistant";
+                    Message::new(role, Some(message_content(content)))
+                }
+                ResponseItem::FunctionCall {
+                    name,
+                    arguments,
+                    call_id,
+                    ..
+                } => {
+                    let call = ToolCall {
+                        id: call_id,
+                        kind: "function",
+                        function: CallFunction { name, arguments },
+                    };
+                    let joins = calls_may_join;
+                    calls_may_join = true;
+                    match pending.as_mut() {
+                        Some(last) if joins => {
+                            last.tool_calls.push(call);
+                            continue;
+                        }
+                        _ => {
+                            let mut message = Message::new("assistant", None);
+                            message.tool_calls.push(call);
+                            message
+                        }
                     }
                 }
-                calls_may_join = true;
+                ResponseItem::FunctionCallOutput { call_id, output } => {
+                    calls_may_join = false;
+                    let mut message = Message::new("tool", Some(Content::Text(Cow::Owned(output))));
+                    message.tool_call_id = Some(call_id);
+                    message
+                }
+                _ => continue,
+            };
+            if let Some(done) = pending.replace(next) {
+                seq.serialize_element(&done)?;
             }
-            ResponseItem::FunctionCallOutput { call_id, output } => {
-                let mut message = Message::new("tool", Some(Content::Text(Cow::Borrowed(output))));
-                message.tool_call_id = Some(call_id);
-                out.push(message);
-                calls_may_join = false;
-            }
-            // Chat servers cannot take reasoning back; it stays out of their history.
-            ResponseItem::Reasoning { .. } => {}
-            _ => {}
         }
+        if let Some(done) = pending {
+            seq.serialize_element(&done)?;
+        }
+        seq.end()
     }
-    out
 }
 
-fn message_content(parts: &[ContentItem]) -> Content<'_> {
+fn message_content(parts: Vec<ContentItem>) -> Content<'static> {
     let has_image = parts
         .iter()
         .any(|p| matches!(p, ContentItem::InputImage { .. }));
     if has_image {
         return Content::Parts(
             parts
-                .iter()
+                .into_iter()
                 .filter_map(|p| match p {
                     ContentItem::InputText { text } | ContentItem::OutputText { text } => {
                         Some(Part::Text { text })
@@ -256,20 +285,15 @@ fn message_content(parts: &[ContentItem]) -> Content<'_> {
                 .collect(),
         );
     }
-    let mut texts = parts.iter().filter_map(|p| match p {
-        ContentItem::InputText { text } | ContentItem::OutputText { text } => Some(text.as_str()),
+    let mut texts = parts.into_iter().filter_map(|p| match p {
+        ContentItem::InputText { text } | ContentItem::OutputText { text } => Some(text),
         _ => None,
     });
-    match (texts.next(), texts.next()) {
-        (None, _) => Content::Text(Cow::Borrowed("")),
-        (Some(only), None) => Content::Text(Cow::Borrowed(only)),
-        (Some(first), Some(second)) => {
-            let mut joined = String::from(first);
-            joined.push_str(second);
-            texts.for_each(|t| joined.push_str(t));
-            Content::Text(Cow::Owned(joined))
-        }
-    }
+    let Some(mut joined) = texts.next() else {
+        return Content::Text(Cow::Borrowed(""));
+    };
+    texts.for_each(|t| joined.push_str(&t));
+    Content::Text(Cow::Owned(joined))
 }
 
 #[cfg(test)]

@@ -6,8 +6,13 @@
 //! the newest block carry `cache_control`, so each request reads the previous one's prefix from
 //! the prompt cache. It works with any Anthropic-compatible server by `base_url`.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
-use session_state::{ContentItem, ReasoningEffort, ReasoningSummaryPart, ResponseItem};
+use serde::ser::SerializeSeq;
+use session_state::{
+    ContentItem, HistoryItem, ItemKind, ReasoningEffort, ReasoningSummaryPart, ResponseItem,
+};
 
 use crate::model::{ModelClient, ModelError, ModelRequest, ModelStream};
 use crate::provider::{Auth, ProviderConfig};
@@ -85,7 +90,7 @@ struct Body<'a> {
     max_tokens: u32,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     system: Vec<Block<'a>>,
-    messages: Vec<Message<'a>>,
+    messages: History<'a>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     tools: Vec<Tool<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -107,10 +112,11 @@ struct Tool<'a> {
     input_schema: &'a serde_json::Value,
 }
 
+/// One message; its blocks own what they took from their history items.
 #[derive(Serialize)]
-struct Message<'a> {
+struct Message {
     role: &'static str,
-    content: Vec<Block<'a>>,
+    content: Vec<Block<'static>>,
 }
 
 #[derive(Serialize)]
@@ -121,36 +127,38 @@ struct CacheControl {
 
 const EPHEMERAL: CacheControl = CacheControl { kind: "ephemeral" };
 
+/// A content block: the system prompt's borrows the request's instructions, the others own
+/// what they took from their history items.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum Block<'a> {
     Text {
-        text: &'a str,
+        text: Cow<'a, str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<CacheControl>,
     },
     Image {
-        source: ImageSource<'a>,
+        source: ImageUrl,
         #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<CacheControl>,
     },
     Thinking {
         thinking: String,
-        signature: &'a str,
+        signature: String,
     },
     RedactedThinking {
-        data: &'a str,
+        data: String,
     },
     ToolUse {
-        id: &'a str,
-        name: &'a str,
+        id: String,
+        name: String,
         input: Input,
         #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<CacheControl>,
     },
     ToolResult {
-        tool_use_id: &'a str,
-        content: &'a str,
+        tool_use_id: String,
+        content: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         cache_control: Option<CacheControl>,
     },
@@ -171,6 +179,15 @@ impl Block<'_> {
 
 /// A tool call's arguments: the model's JSON object, or `{}` when it sent something else.
 type Input = serde_json::Value;
+
+/// An image's URL, written as the source the API takes (see [`image_source`]).
+struct ImageUrl(String);
+
+impl Serialize for ImageUrl {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        image_source(&self.0).serialize(serializer)
+    }
+}
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -194,7 +211,7 @@ pub(crate) fn request_body(request: &ModelRequest, max_tokens: u32) -> Result<Ve
     let mut system = Vec::new();
     if !request.instructions.is_empty() {
         system.push(Block::Text {
-            text: &request.instructions,
+            text: Cow::Borrowed(&request.instructions),
             cache_control: Some(EPHEMERAL),
         });
     }
@@ -210,7 +227,7 @@ pub(crate) fn request_body(request: &ModelRequest, max_tokens: u32) -> Result<Ve
         // Thinking counts against `max_tokens`: the answer keeps its own budget on top.
         max_tokens: max_tokens.saturating_add(thinking.as_ref().map_or(0, |t| t.budget_tokens)),
         system,
-        messages: messages(request),
+        messages: History(request),
         tools: request
             .tools
             .iter()
@@ -228,30 +245,60 @@ pub(crate) fn request_body(request: &ModelRequest, max_tokens: u32) -> Result<Ve
     Ok(out)
 }
 
-fn messages(request: &ModelRequest) -> Vec<Message<'_>> {
-    let mut out: Vec<Message<'_>> = Vec::with_capacity(request.input.len());
-    for item in request.input.iter() {
-        let (role, blocks) = blocks_of(item);
-        if blocks.is_empty() {
-            continue;
+/// The request's messages, serialized as they are made: history keeps each item as JSON only,
+/// so each item is parsed as its turn comes, and a message is written once an item of the other
+/// role starts the next one. At most one message is held at a time.
+struct History<'a>(&'a ModelRequest);
+
+impl Serialize for History<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut pending: Option<Message> = None;
+        for stored in self.0.input.items() {
+            if !readable(stored) {
+                continue;
+            }
+            let (role, blocks) = blocks_of(stored.item());
+            if blocks.is_empty() {
+                continue;
+            }
+            match pending.as_mut() {
+                Some(last) if last.role == role => last.content.extend(blocks),
+                _ => {
+                    let next = Message {
+                        role,
+                        content: blocks,
+                    };
+                    if let Some(done) = pending.replace(next) {
+                        seq.serialize_element(&done)?;
+                    }
+                }
+            }
         }
-        match out.last_mut() {
-            Some(last) if last.role == role => last.content.extend(blocks),
-            _ => out.push(Message {
-                role,
-                content: blocks,
-            }),
+        if let Some(mut last) = pending {
+            // The newest block ends the prefix the next request reads from the cache.
+            if let Some(block) = last.content.last_mut() {
+                block.cache();
+            }
+            seq.serialize_element(&last)?;
         }
+        seq.end()
     }
-    // The newest block ends the prefix the next request reads from the cache.
-    if let Some(block) = out.last_mut().and_then(|m| m.content.last_mut()) {
-        block.cache();
-    }
-    out
+}
+
+/// Whether an item can make blocks, from its header: reasoning only when it is this API's
+/// thinking, with its signature (anything else is not parsed at all).
+fn readable(item: &HistoryItem) -> bool {
+    item.kind() != ItemKind::Reasoning
+        || (item.has_encrypted_content()
+            && matches!(
+                item.reasoning_id().as_deref(),
+                Some(THINKING_ID | REDACTED_THINKING_ID)
+            ))
 }
 
 /// The role and content blocks of one history item.
-fn blocks_of(item: &ResponseItem) -> (&'static str, Vec<Block<'_>>) {
+fn blocks_of(item: ResponseItem) -> (&'static str, Vec<Block<'static>>) {
     match item {
         ResponseItem::Message { role, content, .. } => {
             let role = if role == "assistant" {
@@ -260,16 +307,16 @@ fn blocks_of(item: &ResponseItem) -> (&'static str, Vec<Block<'_>>) {
                 "user"
             };
             let blocks = content
-                .iter()
+                .into_iter()
                 .filter_map(|part| match part {
                     ContentItem::InputText { text } | ContentItem::OutputText { text } => {
                         (!text.is_empty()).then_some(Block::Text {
-                            text,
+                            text: Cow::Owned(text),
                             cache_control: None,
                         })
                     }
                     ContentItem::InputImage { image_url } => Some(Block::Image {
-                        source: image_source(image_url),
+                        source: ImageUrl(image_url),
                         cache_control: None,
                     }),
                     _ => None,
@@ -307,7 +354,7 @@ fn blocks_of(item: &ResponseItem) -> (&'static str, Vec<Block<'_>>) {
             call_id,
             ..
         } => {
-            let input = match serde_json::from_str::<Input>(arguments) {
+            let input = match serde_json::from_str::<Input>(&arguments) {
                 Ok(value) if value.is_object() => value,
                 _ => Input::Object(serde_json::Map::new()),
             };

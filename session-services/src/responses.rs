@@ -7,7 +7,7 @@
 //! out.
 
 use serde::Serialize;
-use session_state::{ContentItem, ResponseItem};
+use session_state::{HistoryItem, ItemKind};
 
 use crate::model::{ModelClient, ModelError, ModelRequest, ModelStream};
 use crate::provider::{Auth, ProviderConfig};
@@ -84,27 +84,19 @@ struct WireTool<'a> {
 /// Whether `item` goes into a Responses request. Empty assistant messages are left out (strict
 /// servers reject them), and so is reasoning the server cannot read back: without `store`, only
 /// reasoning carrying its encrypted content.
-fn replayed(item: &ResponseItem, store: bool) -> bool {
-    match item {
-        // `message_text` would copy the text of every assistant message for each request.
-        ResponseItem::Message { role, content, .. } if role == "assistant" => {
-            content.iter().any(|part| match part {
-                ContentItem::InputText { text } | ContentItem::OutputText { text } => {
-                    !text.is_empty()
-                }
-                _ => false,
-            })
-        }
+///
+/// Asked of every item of every request, so it reads each item's header and never parses one.
+fn replayed(item: &HistoryItem, store: bool) -> bool {
+    match item.kind() {
+        ItemKind::Message => item.has_text() || item.role().as_deref() != Some("assistant"),
         // Thinking from the Messages API is not this server's to read.
-        ResponseItem::Reasoning { id, .. }
-            if id == crate::messages::THINKING_ID
-                || id == crate::messages::REDACTED_THINKING_ID =>
-        {
-            false
+        ItemKind::Reasoning => {
+            let foreign = matches!(
+                item.reasoning_id().as_deref(),
+                Some(crate::messages::THINKING_ID | crate::messages::REDACTED_THINKING_ID)
+            );
+            !foreign && (store || item.has_encrypted_content())
         }
-        ResponseItem::Reasoning {
-            encrypted_content, ..
-        } => store || encrypted_content.is_some(),
         _ => true,
     }
 }
@@ -123,9 +115,7 @@ pub(crate) fn request_body(request: &ModelRequest, store: bool) -> Result<Reques
     write_json(&mut head, &request.instructions)?;
     head.extend_from_slice(b",\"input\":");
     // The same array as `HistorySnapshot::to_json_array`, of the items this server reads.
-    let input = request
-        .input
-        .json_chunks_where(|h| replayed(h.item(), store));
+    let input = request.input.json_chunks_where(|h| replayed(h, store));
 
     let mut tail = Vec::with_capacity(1024);
     tail.extend_from_slice(b",\"tools\":");

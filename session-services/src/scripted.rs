@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use session_state::{ReasoningSummaryPart, ResponseItem, TokenUsage};
+use session_state::{ItemKind, ReasoningSummaryPart, ResponseItem, TokenUsage};
 
 use crate::model::{ModelClient, ModelError, ModelEvent, ModelRequest, ModelStream};
 
@@ -255,11 +255,17 @@ fn split_deltas(text: &str, n: usize) -> Vec<String> {
 }
 
 fn describe_last_output(request: &ModelRequest, prefix: &str) -> String {
-    let last = request.input.iter().rev().find_map(|item| match item {
-        ResponseItem::FunctionCallOutput { output, .. } => Some(output.as_str()),
-        _ => None,
-    });
-    match last {
+    let last = request
+        .input
+        .items()
+        .iter()
+        .rev()
+        .filter(|h| h.kind() == ItemKind::FunctionCallOutput)
+        .find_map(|h| match h.item() {
+            ResponseItem::FunctionCallOutput { output, .. } => Some(output),
+            _ => None,
+        });
+    match last.as_deref() {
         None => format!("{prefix}I have not run anything yet."),
         Some(output) => {
             // Tool outputs from the core carry a header (exit code, wall time); describe only

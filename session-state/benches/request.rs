@@ -22,7 +22,7 @@ use divan::counter::BytesCount;
 use harness::{CountingAlloc, Figure, HeapWindow, Unit};
 use serde::Serialize;
 use session_state::{
-    ContentItem, ConversationHistory, HistoryItem, HistorySnapshot, JsonArrayChunks, ResponseItem,
+    ConversationHistory, HistoryItem, HistorySnapshot, ItemKind, JsonArrayChunks, ResponseItem,
 };
 
 #[global_allocator]
@@ -95,18 +95,29 @@ fn snapshot_of(n: usize) -> &'static HistorySnapshot {
     &HISTORIES.iter().find(|(m, _)| *m == n).unwrap().1
 }
 
+/// The same items parsed, as a history without cached JSON would hold them (history keeps
+/// only the JSON, so re-serializing needs these).
+static PARSED: LazyLock<Vec<(usize, Vec<ResponseItem>)>> = LazyLock::new(|| {
+    SIZES
+        .iter()
+        .map(|&n| (n, items::realistic_items(n)))
+        .collect()
+});
+
+fn parsed_of(n: usize) -> &'static [ResponseItem] {
+    &PARSED.iter().find(|(m, _)| *m == n).unwrap().1
+}
+
 /// Whether the Responses client sends `item` (`responses::replayed` with `store`, mirrored:
-/// it is crate-private): every item of the mix is sent, but each is looked at per request.
-fn replayed(item: &ResponseItem) -> bool {
-    match item {
-        ResponseItem::Message { role, content, .. } if role == "assistant" => {
-            content.iter().any(|part| match part {
-                ContentItem::InputText { text } | ContentItem::OutputText { text } => {
-                    !text.is_empty()
-                }
-                _ => false,
-            })
-        }
+/// it is crate-private): every item of the mix is sent, but each one's header is looked at per
+/// request (never its JSON parsed).
+fn replayed(item: &HistoryItem) -> bool {
+    match item.kind() {
+        ItemKind::Message => item.has_text() || item.role().as_deref() != Some("assistant"),
+        ItemKind::Reasoning => !matches!(
+            item.reasoning_id().as_deref(),
+            Some("thinking" | "redacted_thinking")
+        ),
         _ => true,
     }
 }
@@ -174,7 +185,7 @@ impl Body {
 fn build_cached(snapshot: &HistorySnapshot) -> Body {
     Body {
         head: head(),
-        input: snapshot.json_chunks_where(|h| replayed(h.item())),
+        input: snapshot.json_chunks_where(replayed),
         tail: tail(),
     }
 }
@@ -187,33 +198,45 @@ fn build_and_write(snapshot: &HistorySnapshot) -> usize {
 /// The same bytes concatenated from cached JSON into one fresh buffer (what the client did
 /// before it streamed the body).
 fn build_one_buffer(snapshot: &HistorySnapshot) -> Vec<u8> {
-    write_whole(snapshot, |out, h| {
-        out.extend_from_slice(h.json().as_bytes())
-    })
-}
-
-/// The same bytes, serializing every item again (what the cache avoids), into a fresh buffer.
-fn build_reserialized(snapshot: &HistorySnapshot) -> Vec<u8> {
-    write_whole(snapshot, |out, h| {
-        serde_json::to_writer(&mut *out, h.item()).unwrap();
-    })
-}
-
-/// The whole body in one fresh buffer, each item written by `write_item`.
-fn write_whole(
-    snapshot: &HistorySnapshot,
-    write_item: impl Fn(&mut Vec<u8>, &HistoryItem),
-) -> Vec<u8> {
     let items = snapshot.items();
     let history_len: usize = items.iter().map(|h| h.json().len() + 1).sum();
+    write_whole(
+        history_len,
+        items.iter().filter(|h| replayed(h)),
+        |out, h| out.extend_from_slice(h.json().as_bytes()),
+    )
+}
+
+/// The same bytes, serializing every item again (what the cache avoids), into a fresh buffer;
+/// `parsed` are the snapshot's items parsed.
+fn build_reserialized(snapshot: &HistorySnapshot, parsed: &[ResponseItem]) -> Vec<u8> {
+    let items = snapshot.items();
+    let history_len: usize = items.iter().map(|h| h.json().len() + 1).sum();
+    let kept = items
+        .iter()
+        .zip(parsed)
+        .filter(|(h, _)| replayed(h))
+        .map(|(_, item)| item);
+    write_whole(history_len, kept, |out, item| {
+        serde_json::to_writer(&mut *out, item).unwrap();
+    })
+}
+
+/// The whole body in one fresh buffer of about `history_len` bytes more than head and tail,
+/// each of `items` written by `write_item`.
+fn write_whole<T>(
+    history_len: usize,
+    items: impl Iterator<Item = T>,
+    write_item: impl Fn(&mut Vec<u8>, T),
+) -> Vec<u8> {
     let mut body = Vec::with_capacity(history_len + INSTRUCTIONS.len() + 1024);
     body.extend_from_slice(&head());
     body.push(b'[');
-    for (i, h) in items.iter().filter(|h| replayed(h.item())).enumerate() {
+    for (i, item) in items.enumerate() {
         if i > 0 {
             body.push(b',');
         }
-        write_item(&mut body, h);
+        write_item(&mut body, item);
     }
     body.push(b']');
     body.extend_from_slice(&tail());
@@ -254,11 +277,11 @@ fn cached_json_one_buffer(bencher: Bencher<'_, '_>, n: usize) {
 
 #[divan::bench(args = SIZES, sample_count = 10)]
 fn reserialize_every_item(bencher: Bencher<'_, '_>, n: usize) {
-    let snapshot = snapshot_of(n);
+    let (snapshot, parsed) = (snapshot_of(n), parsed_of(n));
     let len = build_cached(snapshot).len();
     bencher
         .counter(BytesCount::new(len))
-        .bench(|| build_reserialized(snapshot));
+        .bench(|| build_reserialized(snapshot, parsed));
 }
 
 #[divan::bench(args = SIZES, sample_count = 20)]
@@ -275,7 +298,7 @@ fn report() {
     let samples = harness::samples(15, 30);
     for n in SIZES {
         let size = format!("{} items", harness::short(n));
-        let snapshot = snapshot_of(n);
+        let (snapshot, parsed) = (snapshot_of(n), parsed_of(n));
         let reference = build_one_buffer(snapshot);
         assert_eq!(
             reference,
@@ -284,7 +307,7 @@ fn report() {
         );
         assert_eq!(
             reference,
-            build_reserialized(snapshot),
+            build_reserialized(snapshot, parsed),
             "cached and re-serialized bodies must be the same bytes"
         );
         assert_eq!(build_cached(snapshot).len(), reference.len());
@@ -310,7 +333,7 @@ fn report() {
         let cached_iters = iters(&|| build_cached(snapshot).len());
         let written_iters = iters(&|| build_and_write(snapshot));
         let one_iters = iters(&|| build_one_buffer(snapshot).len());
-        let reser_iters = iters(&|| build_reserialized(snapshot).len());
+        let reser_iters = iters(&|| build_reserialized(snapshot, parsed).len());
         let copy_iters = iters(&|| copy_of(&reference).len());
         let (mut cached, mut written, mut one, mut reser, mut copy) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -325,7 +348,7 @@ fn report() {
                 build_one_buffer(snapshot)
             }));
             reser.extend(harness::time_iters(1, reser_iters, || {
-                build_reserialized(snapshot)
+                build_reserialized(snapshot, parsed)
             }));
             copy.extend(harness::time_iters(1, copy_iters, || copy_of(&reference)));
         }

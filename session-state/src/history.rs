@@ -1,45 +1,24 @@
 //! Conversation history: items stored once, shared by `Arc`, serialized once.
 //!
-//! Each item's JSON is rendered when it is appended and kept beside it, so building a model
-//! request or a recording line is a copy of bytes, never a re-serialization. A snapshot is an
-//! `Arc` clone of the item list; appending after a snapshot copies pointers, never items.
+//! Each item's JSON is rendered when it is appended, and that JSON is the one form history
+//! keeps (with a small header of facts about the item, see [`HistoryItem`]): building a model
+//! request or a recording line is a copy of bytes, never a re-serialization, and a long history
+//! costs about its JSON in memory, not its JSON plus its parsed form. Whoever needs the parsed
+//! item parses it then, one item at a time. A snapshot is an `Arc` clone of the item list;
+//! appending after a snapshot copies pointers, never items.
 //! [`JsonArrayChunks`] writes items out as one JSON array in bounded chunks, so a request of a
 //! long history is never one buffer as large as the history.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::error::StateError;
 use crate::items::ResponseItem;
 
-/// One history item with its JSON rendered once.
-#[derive(Debug, PartialEq)]
-pub struct HistoryItem {
-    item: ResponseItem,
-    json: Box<str>,
-}
+mod item;
 
-impl HistoryItem {
-    /// Wrap an item, rendering its JSON now.
-    pub fn new(item: ResponseItem) -> Self {
-        // Serializing our own enum of strings cannot fail; fall back to an empty object rather
-        // than panicking if serde ever says otherwise.
-        let json = serde_json::to_string(&item)
-            .unwrap_or_else(|_| String::from("{}"))
-            .into_boxed_str();
-        Self { item, json }
-    }
-
-    /// The item.
-    pub fn item(&self) -> &ResponseItem {
-        &self.item
-    }
-
-    /// The item's JSON, rendered once when it entered history.
-    pub fn json(&self) -> &str {
-        &self.json
-    }
-}
+pub use item::{HistoryItem, ItemKind};
 
 /// The list of history items at one moment; cheap to clone and to hold.
 #[derive(Debug, Clone, Default)]
@@ -63,22 +42,22 @@ impl HistorySnapshot {
         self.items.is_empty()
     }
 
-    /// Iterate over the items.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &ResponseItem> + ExactSizeIterator {
+    /// The items, oldest first, each parsed from its JSON as the iterator reaches it.
+    pub fn parsed(&self) -> impl DoubleEndedIterator<Item = ResponseItem> + ExactSizeIterator {
         self.items.iter().map(|h| h.item())
     }
 
     /// The items as a JSON array in one string, by concatenating each item's cached JSON (a
     /// request writes [`Self::json_chunks`] instead).
     pub fn to_json_array(&self) -> String {
-        let len: usize = self.items.iter().map(|h| h.json.len() + 1).sum();
+        let len: usize = self.items.iter().map(|h| h.json().len() + 1).sum();
         let mut out = String::with_capacity(len + 2);
         out.push('[');
         for (i, h) in self.items.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            out.push_str(&h.json);
+            out.push_str(h.json());
         }
         out.push(']');
         out
@@ -101,7 +80,7 @@ impl HistorySnapshot {
     ///
     /// [`StateError::MalformedHistory`] naming the first problem found.
     pub fn check_well_formed(&self) -> Result<(), StateError> {
-        check_pairs(self.iter())
+        check_pairs(&self.items)
     }
 }
 
@@ -138,7 +117,7 @@ impl JsonArrayChunks {
         let mut json_len = 0usize;
         for (i, h) in items.iter().enumerate() {
             if keep(h) {
-                json_len += h.json.len();
+                json_len += h.json().len();
             } else {
                 left_out.push(i);
             }
@@ -188,7 +167,7 @@ impl Iterator for JsonArrayChunks {
         let mut size = usize::from(!self.opened);
         while end < n && size < Self::CHUNK_BYTES {
             if !self.skips(end, &mut left_out) {
-                size += self.items[end].json.len() + usize::from(count > 0);
+                size += self.items[end].json().len() + usize::from(count > 0);
                 count += 1;
             }
             end += 1;
@@ -212,7 +191,7 @@ impl Iterator for JsonArrayChunks {
             if self.written > 0 {
                 chunk.push(b',');
             }
-            chunk.extend_from_slice(self.items[i].json.as_bytes());
+            chunk.extend_from_slice(self.items[i].json().as_bytes());
             self.written += 1;
         }
         if closes {
@@ -288,8 +267,8 @@ impl ConversationHistory {
         self.items.is_empty()
     }
 
-    /// Iterate over the items, oldest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &ResponseItem> + ExactSizeIterator {
+    /// The items, oldest first, each parsed from its JSON as the iterator reaches it.
+    pub fn parsed(&self) -> impl DoubleEndedIterator<Item = ResponseItem> + ExactSizeIterator {
         self.items.iter().map(|h| h.item())
     }
 
@@ -300,17 +279,17 @@ impl ConversationHistory {
     ///
     /// [`StateError::MalformedHistory`] naming the first problem found.
     pub fn check_well_formed(&self) -> Result<(), StateError> {
-        check_pairs(self.iter())
+        check_pairs(&self.items)
     }
 
     /// The calls that have no output yet, in call order.
     pub fn open_calls(&self) -> Vec<String> {
         let mut open: Vec<String> = Vec::new();
-        for item in self.iter() {
+        for item in self.items.iter() {
             if let Some(id) = item.call_id() {
-                open.push(id.to_owned());
+                open.push(id.into_owned());
             } else if let Some(id) = item.output_call_id() {
-                open.retain(|c| c != id);
+                open.retain(|c| *c != *id);
             }
         }
         open
@@ -347,29 +326,32 @@ pub fn aborted_output(partial: Option<&str>, elapsed_ms: Option<u64>) -> String 
     out
 }
 
-fn check_pairs<'a>(items: impl Iterator<Item = &'a ResponseItem>) -> Result<(), StateError> {
-    let mut seen_calls: HashSet<&str> = HashSet::new();
+/// Read from each item's header: no item is parsed.
+fn check_pairs(items: &[Arc<HistoryItem>]) -> Result<(), StateError> {
+    let mut seen_calls: HashSet<Cow<'_, str>> = HashSet::new();
     // Call order, so a missing output is reported for the first open call, not a random one.
-    let mut call_order: Vec<&str> = Vec::new();
-    let mut answered: HashSet<&str> = HashSet::new();
+    let mut call_order: Vec<Cow<'_, str>> = Vec::new();
+    let mut answered: HashSet<Cow<'_, str>> = HashSet::new();
     for item in items {
         if let Some(id) = item.call_id() {
-            if !seen_calls.insert(id) {
+            if seen_calls.contains(&*id) {
                 return Err(malformed(format!("tool call {id} appears twice")));
             }
+            seen_calls.insert(id.clone());
             call_order.push(id);
         } else if let Some(id) = item.output_call_id() {
-            if !seen_calls.contains(id) {
+            if !seen_calls.contains(&*id) {
                 return Err(malformed(format!("output for {id} has no call before it")));
             }
-            if !answered.insert(id) {
+            if answered.contains(&*id) {
                 return Err(malformed(format!(
                     "tool call {id} has more than one output"
                 )));
             }
+            answered.insert(id);
         }
     }
-    if let Some(open) = call_order.iter().find(|c| !answered.contains(**c)) {
+    if let Some(open) = call_order.iter().find(|c| !answered.contains(&**c)) {
         return Err(malformed(format!("tool call {open} has no output")));
     }
     Ok(())

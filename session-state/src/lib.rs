@@ -19,7 +19,7 @@ pub use crate::bounded::{BOUNDED_TEXT_LIMIT, BoundedText};
 pub use crate::diff::TurnDiffTracker;
 pub use crate::error::StateError;
 pub use crate::history::{
-    ConversationHistory, HistoryItem, HistorySnapshot, JsonArrayChunks, aborted_output,
+    ConversationHistory, HistoryItem, HistorySnapshot, ItemKind, JsonArrayChunks, aborted_output,
 };
 pub use crate::items::{ContentItem, ReasoningSummaryPart, ResponseItem};
 pub use crate::protocol::{

@@ -92,7 +92,7 @@ impl SessionState {
         approved: impl IntoIterator<Item = Vec<String>>,
     ) {
         let items: Vec<Arc<HistoryItem>> = items.into_iter().collect();
-        self.note_call_ids(items.iter().map(|i| i.item()));
+        self.note_call_ids(&items);
         self.history.record_shared(items);
         if let Some(info) = tokens {
             let window = self.tokens.context_window();
@@ -120,7 +120,7 @@ impl SessionState {
         items: impl IntoIterator<Item = ResponseItem>,
     ) -> Vec<Arc<HistoryItem>> {
         let stored = self.history.record_items(items);
-        self.note_call_ids(stored.iter().map(|i| i.item()));
+        self.note_call_ids(&stored);
         stored
     }
 
@@ -135,10 +135,10 @@ impl SessionState {
         self.call_ids.contains(call_id)
     }
 
-    fn note_call_ids<'a>(&mut self, items: impl Iterator<Item = &'a ResponseItem>) {
+    fn note_call_ids(&mut self, items: &[Arc<HistoryItem>]) {
         for item in items {
             if let Some(id) = item.call_id() {
-                self.call_ids.insert(id.to_owned());
+                self.call_ids.insert(id.into_owned());
             }
         }
     }

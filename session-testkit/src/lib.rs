@@ -45,7 +45,7 @@
 //!
 //! // The second: streamed event by event; the client waits as long as the test holds back.
 //! let pending = handle.next_request().await.unwrap();
-//! assert!(pending.request().input.iter().any(|i| i.message_text().as_deref() == Some("and now?")));
+//! assert!(pending.request().input.parsed().any(|i| i.message_text().as_deref() == Some("and now?")));
 //! let events = pending.stream();
 //! events.send(ModelEvent::OutputTextDelta("thinking".into()));
 //! // ... do what must happen while the response is open, then end it.

@@ -100,7 +100,7 @@ async fn manual_compact_replaces_history_with_context_user_messages_and_the_summ
         })
         .take(4)
         .collect();
-    let sent: Vec<ResponseItem> = after.input.iter().take(4).cloned().collect();
+    let sent: Vec<ResponseItem> = after.input.parsed().take(4).collect();
     assert_eq!(replaced, sent);
     assert!(
         matches!(lines[marker + 1], RolloutItem::ResponseItem(_)),
@@ -167,8 +167,9 @@ async fn over_the_token_limit_the_turn_compacts_before_its_next_request() {
     assert!(
         requests[1]
             .input
+            .items()
             .iter()
-            .any(|i| i.output_call_id() == Some("c1")),
+            .any(|i| i.output_call_id().as_deref() == Some("c1")),
         "the summary request sees the tool output"
     );
     let next = user_texts(&requests[2]);
@@ -177,7 +178,13 @@ async fn over_the_token_limit_the_turn_compacts_before_its_next_request() {
         &format!("{SUMMARY_PREFIX}SUMMARY: listed the files")
     );
     assert!(next.contains(&"list the files".to_owned()), "{next:?}");
-    assert!(requests[2].input.iter().all(|i| i.call_id().is_none()));
+    assert!(
+        requests[2]
+            .input
+            .items()
+            .iter()
+            .all(|i| i.call_id().is_none())
+    );
     assert_eq!(h.seen("error").len(), 0);
     insta::assert_snapshot!("auto_compact_mid_turn", h.finish().await);
 }

@@ -181,10 +181,10 @@ async fn an_mcp_image_reaches_the_model_as_an_image() {
         }
     }
     let request = &model.requests()[1];
-    let image = request.input.iter().find_map(|item| match item {
+    let image = request.input.parsed().find_map(|item| match item {
         session_core::ResponseItem::Message { role, content, .. } if role == "user" => {
-            content.iter().find_map(|c| match c {
-                session_core::ContentItem::InputImage { image_url } => Some(image_url.clone()),
+            content.into_iter().find_map(|c| match c {
+                session_core::ContentItem::InputImage { image_url } => Some(image_url),
                 _ => None,
             })
         }

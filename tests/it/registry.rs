@@ -147,12 +147,12 @@ async fn an_embedders_tool_is_offered_run_and_its_output_sent_back() {
     assert_eq!(names, ["shell", "apply_patch", "update_plan", "add"]);
     let output = requests[1]
         .input
-        .iter()
+        .parsed()
         .find_map(|i| match i {
             session_core::ResponseItem::FunctionCallOutput { call_id, output }
                 if call_id == "c1" =>
             {
-                Some(output.clone())
+                Some(output)
             }
             _ => None,
         })

@@ -141,7 +141,7 @@ async fn a_resumed_session_continues_history_tokens_and_approvals_and_appends_to
     let first_request = &h.model.requests()[0];
     let history: Vec<String> = first_request
         .input
-        .iter()
+        .parsed()
         .filter_map(|i| i.message_text())
         .collect();
     assert!(history.contains(&"build please".to_owned()), "{history:?}");
@@ -180,10 +180,10 @@ async fn a_resumed_session_continues_history_tokens_and_approvals_and_appends_to
         texts[1..],
         ["build please", "built it", "once more", "built again"].map(String::from)
     );
-    let calls: Vec<&str> = read
+    let calls: Vec<String> = read
         .history
         .iter()
-        .filter_map(|i| i.item().call_id())
+        .filter_map(|i| i.call_id().map(|c| c.into_owned()))
         .collect();
     assert_eq!(calls, ["c1", "c2"]);
     assert_eq!(

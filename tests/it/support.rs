@@ -428,7 +428,7 @@ pub fn check_recording(lines: &[RolloutItem], events: &[Event]) {
 /// Text of every user message in a request's input.
 pub fn user_texts(req: &session_core::services::ModelRequest) -> Vec<String> {
     req.input
-        .iter()
+        .parsed()
         .filter(|i| i.role() == Some("user"))
         .filter_map(|i| i.message_text())
         .collect()
@@ -437,9 +437,9 @@ pub fn user_texts(req: &session_core::services::ModelRequest) -> Vec<String> {
 /// Outputs of tool calls in a request's input.
 pub fn tool_outputs(req: &session_core::services::ModelRequest) -> Vec<String> {
     req.input
-        .iter()
+        .parsed()
         .filter_map(|i| match i {
-            session_core::ResponseItem::FunctionCallOutput { output, .. } => Some(output.clone()),
+            session_core::ResponseItem::FunctionCallOutput { output, .. } => Some(output),
             _ => None,
         })
         .collect()

@@ -117,6 +117,9 @@ impl Replay {
         match record {
             // A second meta line carries nothing the first did not; keep the first.
             LineRecord::SessionMeta(_) => {}
+            // The line was parsed to validate it; history keeps the item's JSON rendered again
+            // from it (not the line's bytes, which may be spelled differently), so requests
+            // repeat exactly what a live session would send.
             LineRecord::ResponseItem(item) => s.history.push(Arc::new(HistoryItem::new(item))),
             LineRecord::Compacted(_) => s.history.clear(),
             LineRecord::Event(event) => {

@@ -133,7 +133,7 @@ fn a_response_item_line_carries_the_cached_json_verbatim() {
         )
     );
     match line::decode(text.as_bytes()).unwrap() {
-        LineRecord::ResponseItem(back) => assert_eq!(&back, item.item()),
+        LineRecord::ResponseItem(back) => assert_eq!(back, item.item()),
         other => panic!("decoded {other:?}"),
     }
 }

@@ -66,14 +66,14 @@ fn appending_keeps_order_and_returns_the_stored_items() {
     let added2 = h.record_items(vec![user("c")]);
     assert_eq!(h.len(), 3);
     assert!(!h.is_empty());
-    let texts: Vec<String> = h.iter().filter_map(ResponseItem::message_text).collect();
+    let texts: Vec<String> = h.parsed().filter_map(|i| i.message_text()).collect();
     assert_eq!(texts, ["a", "b", "c"]);
     let snap = h.snapshot();
     // What `record_items` returned is the very item stored, not a copy.
     assert!(Arc::ptr_eq(&added[0], &snap.items()[0]));
     assert!(Arc::ptr_eq(&added[1], &snap.items()[1]));
     assert!(Arc::ptr_eq(&added2[0], &snap.items()[2]));
-    assert_eq!(snap.iter().next_back(), Some(&user("c")));
+    assert_eq!(snap.parsed().next_back(), Some(user("c")));
 }
 
 #[test]
@@ -91,7 +91,7 @@ fn a_snapshot_shares_every_item_and_ignores_later_appends() {
     h.record_shared(vec![Arc::new(HistoryItem::new(user("shared")))]);
     assert_eq!(snap.len(), varied_items().len());
     assert_eq!(h.len(), varied_items().len() + 2);
-    assert_eq!(snap.iter().cloned().collect::<Vec<_>>(), varied_items());
+    assert_eq!(snap.parsed().collect::<Vec<_>>(), varied_items());
 
     let after = h.snapshot();
     for (old, new) in snap.items().iter().zip(after.items()) {
@@ -104,9 +104,9 @@ fn a_snapshot_survives_replacing_the_history() {
     let mut h = ConversationHistory::from_items(vec![user("a"), user("b")]);
     let snap = h.snapshot();
     h.replace(vec![user("summary")]);
-    assert_eq!(h.iter().cloned().collect::<Vec<_>>(), vec![user("summary")]);
+    assert_eq!(h.parsed().collect::<Vec<_>>(), vec![user("summary")]);
     assert_eq!(
-        snap.iter().cloned().collect::<Vec<_>>(),
+        snap.parsed().collect::<Vec<_>>(),
         vec![user("a"), user("b")]
     );
 }
@@ -115,9 +115,12 @@ fn a_snapshot_survives_replacing_the_history() {
 fn cached_json_equals_serializing_the_item() {
     let h = ConversationHistory::from_items(varied_items());
     for stored in h.snapshot().items() {
-        assert_eq!(stored.json(), serde_json::to_string(stored.item()).unwrap());
+        assert_eq!(
+            stored.json(),
+            serde_json::to_string(&stored.item()).unwrap()
+        );
         let back: ResponseItem = serde_json::from_str(stored.json()).unwrap();
-        assert_eq!(&back, stored.item());
+        assert_eq!(back, stored.item());
     }
 }
 
@@ -201,11 +204,11 @@ fn json_chunks_of_chosen_items_leave_the_others_out() {
         ("first only", |i, _| i == 0),
         ("last only", |i, _| i == LAST),
         ("all but the last", |i, _| i != LAST),
-        ("no calls", |_, h| h.item().call_id().is_none()),
+        ("no calls", |_, h| h.call_id().is_none()),
         ("every third", |i, _| i % 3 == 0),
     ];
     for (name, keep) in cases {
-        let expected: Vec<&ResponseItem> = snapshot
+        let expected: Vec<ResponseItem> = snapshot
             .items()
             .iter()
             .enumerate()
@@ -273,6 +276,16 @@ fn well_formedness_is_checked_on_a_table_of_histories() {
             vec![call("c3"), call("c1"), call("c2")],
             Err("tool call c3 has no output"),
         ),
+        (
+            "ids the JSON escapes pair like any other",
+            vec![call("c\"1"), call("c\\2"), output("c\\2"), output("c\"1")],
+            Ok(()),
+        ),
+        (
+            "an escaped id is not the plain one",
+            vec![call("c\"1"), output("c1")],
+            Err("output for c1 has no call before it"),
+        ),
     ];
     for (label, items, want) in cases {
         let h = ConversationHistory::from_items(items);
@@ -288,6 +301,8 @@ fn well_formedness_is_checked_on_a_table_of_histories() {
 fn open_calls_lists_unanswered_calls_in_call_order() {
     let h = ConversationHistory::from_items(vec![call("c1"), call("c2"), output("c1"), call("c3")]);
     assert_eq!(h.open_calls(), ["c2", "c3"]);
+    let h = ConversationHistory::from_items(vec![call("c\"1"), call("c2"), output("c2")]);
+    assert_eq!(h.open_calls(), ["c\"1"]);
 }
 
 #[test]
@@ -305,7 +320,7 @@ fn closing_open_calls_closes_exactly_the_open_ones_keeping_partial_output() {
     ]);
     let close = |id: &str| aborted_output(partial.get(id).map(String::as_str), None);
     let closed = h.close_open_calls(close);
-    let closed: Vec<ResponseItem> = closed.iter().map(|c| c.item().clone()).collect();
+    let closed: Vec<ResponseItem> = closed.iter().map(|c| c.item()).collect();
     assert_eq!(
         closed,
         vec![

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -76,9 +77,15 @@ fn recorded_items_are_appended_and_returned_as_stored() {
     assert!(Arc::ptr_eq(&second[1], &snap.items()[2]));
     assert_eq!(
         second[0].json(),
-        serde_json::to_string(second[0].item()).unwrap()
+        serde_json::to_string(&second[0].item()).unwrap()
     );
-    let roles: Vec<&str> = s.history().iter().filter_map(ResponseItem::role).collect();
+    let roles: Vec<String> = s
+        .history()
+        .snapshot()
+        .items()
+        .iter()
+        .filter_map(|h| h.role().map(Cow::into_owned))
+        .collect();
     assert_eq!(roles, ["user", "assistant", "user"]);
 }
 
@@ -89,7 +96,7 @@ fn replacing_history_keeps_only_the_new_items() {
     let old = s.history_snapshot();
     let stored = s.replace_history(vec![ResponseItem::user_text("summary")]);
     assert_eq!(stored.len(), 1);
-    assert_eq!(stored[0].item(), &ResponseItem::user_text("summary"));
+    assert_eq!(stored[0].item(), ResponseItem::user_text("summary"));
     let snap = s.history_snapshot();
     assert_eq!(snap.len(), 1);
     assert!(Arc::ptr_eq(&stored[0], &snap.items()[0]));

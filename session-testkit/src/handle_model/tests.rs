@@ -37,8 +37,8 @@ async fn each_request_reaches_the_test_which_answers_with_events() {
     let client = tokio::spawn(async move { collect(&model, "hello").await });
     let pending = handle.next_request().await.unwrap();
     assert_eq!(
-        pending.request().input.iter().last(),
-        Some(&ResponseItem::user_text("hello"))
+        pending.request().input.parsed().last(),
+        Some(ResponseItem::user_text("hello"))
     );
     pending.respond([ModelEvent::OutputTextDelta("hi".into()), completed()]);
     assert_eq!(
