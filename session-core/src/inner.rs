@@ -326,8 +326,11 @@ impl SessionInner {
             "a turn was started while another runs"
         );
         let turn = ActiveTurn::new(sub_id, kind, TurnState::new(Some(cwd)));
-        running.active = Some(turn.clone());
-        running.task = Some((self.spawn_turn)(Arc::clone(self), turn, input));
+        // The task starts before the turn is installed (under the same lock, so no one sees
+        // the difference): should starting it panic, no turn is left behind that never began.
+        let task = (self.spawn_turn)(Arc::clone(self), turn.clone(), input);
+        running.active = Some(turn);
+        running.task = Some(task);
         Ok(())
     }
 

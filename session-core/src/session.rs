@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::guard::Reporter;
-use crate::inner::{Parts, SessionInner};
+use crate::inner::{Parts, SessionInner, SpawnTurn};
 use crate::policy;
 use crate::registry::Tools;
 
@@ -155,6 +155,16 @@ impl Session {
         services: SessionServices,
         tools: Tools,
     ) -> Result<Self, SessionError> {
+        Self::spawn_with(config, services, tools, spawn_turn).await
+    }
+
+    /// Start a new session whose turns' tasks `spawn_turn` starts.
+    async fn spawn_with(
+        config: SessionConfig,
+        services: SessionServices,
+        tools: Tools,
+        spawn_turn: SpawnTurn,
+    ) -> Result<Self, SessionError> {
         let reporter = Reporter::default();
         let services = crate::guard::wrap(services, &reporter);
         let context = context_of(&config, &services)?;
@@ -201,7 +211,11 @@ impl Session {
                     .collect(),
             )
             .await?;
-        let extras = Extras { tools, reporter };
+        let extras = Extras {
+            tools,
+            reporter,
+            spawn_turn,
+        };
         Ok(Self::assemble(
             id, config, services, path, state, None, extras,
         ))
@@ -271,7 +285,11 @@ impl Session {
             resumed.path,
             state,
             Some(resumed.events),
-            Extras { tools, reporter },
+            Extras {
+                tools,
+                reporter,
+                spawn_turn,
+            },
         ))
     }
 
@@ -284,7 +302,11 @@ impl Session {
         replayed: Option<Vec<EventMsg>>,
         extras: Extras,
     ) -> Self {
-        let Extras { tools, reporter } = extras;
+        let Extras {
+            tools,
+            reporter,
+            spawn_turn,
+        } = extras;
         let (tx_event, events) = mpsc::unbounded_channel();
         reporter.connect(tx_event.clone());
         let (tx_sub, rx_sub) = mpsc::channel(config.submission_queue_capacity.max(1));
@@ -508,6 +530,8 @@ fn start_mcp(
 struct Extras {
     tools: Tools,
     reporter: Reporter,
+    /// Starts a turn's task: [`spawn_turn`], unless a test starts them its own way.
+    spawn_turn: SpawnTurn,
 }
 
 /// Start the task of a turn.
@@ -694,3 +718,6 @@ async fn approval(
 async fn error(inner: &SessionInner, sub_id: &str, message: String) {
     inner.emit(sub_id, EventMsg::Error { message }).await;
 }
+
+#[cfg(test)]
+mod tests;
