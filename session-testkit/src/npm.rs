@@ -79,20 +79,22 @@ pub fn install(
     Ok(dir)
 }
 
-/// The installed folder, or `None` after saying why the test is skipped.
+/// The installed folder, or why the test is skipped (for the test to print: this crate never
+/// prints).
+///
+/// # Errors
+///
+/// The skip message, when the install failed outside CI.
 ///
 /// # Panics
 ///
 /// Under `CI=true` when the install failed: CI must run the test.
-pub fn or_skip(installed: &Result<PathBuf, String>, what: &str) -> Option<PathBuf> {
+pub fn required(installed: &Result<PathBuf, String>, what: &str) -> Result<PathBuf, String> {
     match installed {
-        Ok(dir) => Some(dir.clone()),
+        Ok(dir) => Ok(dir.clone()),
         Err(reason) if std::env::var("CI").is_ok_and(|v| v == "true") => {
             panic!("CI=true needs {what}, but: {reason}")
         }
-        Err(reason) => {
-            eprintln!("skipping a test of {what}: {reason}");
-            None
-        }
+        Err(reason) => Err(format!("skipping a test of {what}: {reason}")),
     }
 }

@@ -183,5 +183,11 @@ fn sdk_prefix() -> Option<PathBuf> {
             &format!("node_modules/{SDK_PACKAGE}/dist/v1/stable/acp.js"),
         )
     });
-    session_testkit::npm::or_skip(installed, "the ACP TypeScript SDK")
+    match session_testkit::npm::required(installed, "the ACP TypeScript SDK") {
+        Ok(prefix) => Some(prefix),
+        Err(skip) => {
+            eprintln!("{skip}");
+            None
+        }
+    }
 }

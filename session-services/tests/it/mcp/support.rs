@@ -160,7 +160,13 @@ pub(crate) fn everything_config() -> Option<McpServerConfig> {
             &format!("node_modules/{EVERYTHING_PACKAGE}/{ENTRY}"),
         )
     });
-    let dir = session_testkit::npm::or_skip(dir, "the MCP reference server")?;
+    let dir = match session_testkit::npm::required(dir, "the MCP reference server") {
+        Ok(dir) => dir,
+        Err(skip) => {
+            eprintln!("{skip}");
+            return None;
+        }
+    };
     let entry = dir
         .join("node_modules")
         .join(EVERYTHING_PACKAGE)
