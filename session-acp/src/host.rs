@@ -26,8 +26,8 @@ use agent_client_protocol::{Agent, Client, ConnectTo, Error};
 use session_core::services::mcp::McpServerConfig;
 use session_core::services::{FileSystem, RealFileSystem};
 use session_core::{
-    AskForApproval, EventMsg, InputItem, Op, ReviewDecision, SandboxPolicy, Session, Submitter,
-    TurnAbortReason, TurnContextOverride,
+    AskForApproval, EventMsg, InputItem, Op, ReviewDecision, SandboxPolicy, Session, Submission,
+    Submitter, TurnAbortReason, TurnContextOverride,
 };
 
 use crate::fs::ClientFs;
@@ -47,6 +47,11 @@ struct Host {
     sessions: Mutex<HashMap<String, Arc<Live>>>,
     /// Each session's pump; awaited at the end so every recording is durable.
     pumps: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Sessions being started or loaded: awaited at the end before the pumps, so a session
+    /// still opening when the input ends is shut down too.
+    opening: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Ids being loaded, so two loads of one id cannot both open it.
+    loading: Mutex<HashSet<String>>,
 }
 
 /// One running session.
@@ -54,6 +59,8 @@ struct Live {
     id: String,
     cwd: PathBuf,
     submitter: Submitter,
+    /// Numbers the submissions the host makes, so their answers can be told apart.
+    next: std::sync::atomic::AtomicU64,
     /// Where a patch's files are read from for their old text.
     fs: Arc<dyn FileSystem>,
     state: Mutex<LiveState>,
@@ -65,6 +72,12 @@ struct LiveState {
     mode: &'static str,
     /// The configured policy, described, when it is none of the presets.
     configured: Option<String>,
+    /// That policy, to go back to.
+    configured_policy: Option<(AskForApproval, SandboxPolicy)>,
+    /// The submission id of the running turn (its `task_started`), whose `error`s are its own.
+    turn: Option<String>,
+    /// Context changes waiting to be confirmed, by the id of the barrier submitted after them.
+    confirms: HashMap<String, Confirm>,
     model: String,
     /// Approval requests waiting for the client, by call id.
     waiting: HashSet<String>,
@@ -79,6 +92,17 @@ struct LiveState {
 struct Prompt {
     responder: Responder<PromptResponse>,
     cancelled: bool,
+    /// Cancelled while another turn was still ending: its own turn must be interrupted when
+    /// it starts (the cancel's interrupt went to the turn before).
+    owes_interrupt: bool,
+}
+
+/// A context change in flight: the core answers a refused one with an `error` under its id,
+/// and the barrier after it (a `get_path`) says it was handled.
+struct Confirm {
+    change_id: String,
+    refused: Option<String>,
+    done: tokio::sync::oneshot::Sender<Option<String>>,
 }
 
 impl Live {
@@ -110,6 +134,8 @@ pub(crate) async fn serve(
         client: Mutex::new(ClientCapabilities::default()),
         sessions: Mutex::new(HashMap::new()),
         pumps: Mutex::new(Vec::new()),
+        opening: Mutex::new(Vec::new()),
+        loading: Mutex::new(HashSet::new()),
     });
     let result = {
         // Each handler holds the host (the builder takes them by value).
@@ -133,7 +159,11 @@ pub(crate) async fn serve(
             .on_receive_request(
                 async move |req: NewSessionRequest, responder, cx| {
                     let host = h3.clone();
-                    tokio::spawn(async move { host.new_session(req, responder, cx).await });
+                    let task =
+                        tokio::spawn(async move { host.new_session(req, responder, cx).await });
+                    let mut opening = lock(&h3.opening);
+                    opening.retain(|t| !t.is_finished());
+                    opening.push(task);
                     Ok(())
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -141,7 +171,11 @@ pub(crate) async fn serve(
             .on_receive_request(
                 async move |req: LoadSessionRequest, responder, cx| {
                     let host = h4.clone();
-                    tokio::spawn(async move { host.load_session(req, responder, cx).await });
+                    let task =
+                        tokio::spawn(async move { host.load_session(req, responder, cx).await });
+                    let mut opening = lock(&h4.opening);
+                    opening.retain(|t| !t.is_finished());
+                    opening.push(task);
                     Ok(())
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -161,22 +195,29 @@ pub(crate) async fn serve(
                 agent_client_protocol::on_receive_notification!(),
             )
             .on_receive_request(
-                async move |req: SetSessionModeRequest, responder, cx| match h7
-                    .set_mode(&req.session_id.0, &req.mode_id.0, &cx)
-                    .await
-                {
-                    Ok(()) => responder.respond(SetSessionModeResponse::default()),
-                    Err(e) => responder.respond_with_error(e),
+                async move |req: SetSessionModeRequest, responder, cx| {
+                    // Waits for the session to confirm: not in the dispatch loop.
+                    let host = h7.clone();
+                    tokio::spawn(async move {
+                        let _ = match host.set_mode(&req.session_id.0, &req.mode_id.0, &cx).await {
+                            Ok(()) => responder.respond(SetSessionModeResponse::default()),
+                            Err(e) => responder.respond_with_error(e),
+                        };
+                    });
+                    Ok(())
                 },
                 agent_client_protocol::on_receive_request!(),
             )
             .on_receive_request(
-                async move |req: SetSessionConfigOptionRequest, responder, cx| match h8
-                    .set_config_option(&req, &cx)
-                    .await
-                {
-                    Ok(response) => responder.respond(response),
-                    Err(e) => responder.respond_with_error(e),
+                async move |req: SetSessionConfigOptionRequest, responder, cx| {
+                    let host = h8.clone();
+                    tokio::spawn(async move {
+                        let _ = match host.set_config_option(&req, &cx).await {
+                            Ok(response) => responder.respond(response),
+                            Err(e) => responder.respond_with_error(e),
+                        };
+                    });
+                    Ok(())
                 },
                 agent_client_protocol::on_receive_request!(),
             )
@@ -190,13 +231,8 @@ pub(crate) async fn serve(
 impl Host {
     fn initialize(&self, req: InitializeRequest) -> InitializeResponse {
         *lock(&self.client) = req.client_capabilities.clone();
-        // We speak v1; a client asking for a newer version gets ours and decides.
-        let version = if req.protocol_version < ProtocolVersion::V1 {
-            req.protocol_version
-        } else {
-            ProtocolVersion::V1
-        };
-        InitializeResponse::new(version)
+        // We speak v1 only: a client asking for another version gets ours and decides.
+        InitializeResponse::new(ProtocolVersion::V1)
             .agent_capabilities(
                 AgentCapabilities::new()
                     .load_session(true)
@@ -325,12 +361,31 @@ impl Host {
         servers: Vec<McpServer>,
         cx: &ConnectionTo<Client>,
     ) -> Result<(Arc<Live>, Session, Vec<EventMsg>), Error> {
-        if how == Opening::Load && lock(&self.sessions).contains_key(&id) {
-            return Err(error(
-                Error::invalid_request(),
-                format!("session `{id}` is already open on this connection"),
-            ));
+        if how == Opening::Load {
+            // Reserved until it is open (or failed), so a second load of it is refused.
+            let open = lock(&self.sessions).contains_key(&id);
+            if open || !lock(&self.loading).insert(id.clone()) {
+                return Err(error(
+                    Error::invalid_request(),
+                    format!("session `{id}` is already open on this connection"),
+                ));
+            }
         }
+        let opened = self.open_reserved(how, id.clone(), cwd, servers, cx).await;
+        if how == Opening::Load {
+            lock(&self.loading).remove(&id);
+        }
+        opened
+    }
+
+    async fn open_reserved(
+        &self,
+        how: Opening,
+        id: String,
+        cwd: PathBuf,
+        servers: Vec<McpServer>,
+        cx: &ConnectionTo<Client>,
+    ) -> Result<(Arc<Live>, Session, Vec<EventMsg>), Error> {
         let (setup, fs) = self.setup(id.clone(), cwd.clone(), servers, cx)?;
         let session = match how {
             Opening::New => self.factory.start(setup).await.map_err(|message| {
@@ -379,15 +434,21 @@ impl Host {
         let mode = modes::mode_of(approval_policy, &sandbox_policy);
         let configured =
             (mode == modes::CONFIGURED).then(|| modes::describe(approval_policy, &sandbox_policy));
+        let configured_policy =
+            (mode == modes::CONFIGURED).then(|| (approval_policy, sandbox_policy.clone()));
         let live = Arc::new(Live {
             id: session_id.clone(),
             cwd,
             submitter: session.submitter(),
+            next: std::sync::atomic::AtomicU64::new(1),
             fs,
             state: Mutex::new(LiveState {
                 prompts: VecDeque::new(),
                 mode,
                 configured,
+                configured_policy,
+                turn: None,
+                confirms: HashMap::new(),
                 model,
                 waiting: HashSet::new(),
                 rejected: HashSet::new(),
@@ -473,6 +534,7 @@ impl Host {
             state.prompts.push_back(Prompt {
                 responder,
                 cancelled: false,
+                owes_interrupt: false,
             });
         }
         if live
@@ -495,7 +557,12 @@ impl Host {
         };
         let running = {
             let mut state = live.state();
-            state.prompts.iter_mut().for_each(|p| p.cancelled = true);
+            for (i, prompt) in state.prompts.iter_mut().enumerate() {
+                // The interrupt below stops the oldest prompt's turn; a later one (sent after
+                // an earlier cancel) has not started yet and is stopped when it does.
+                prompt.owes_interrupt = i > 0 && !prompt.cancelled;
+                prompt.cancelled = true;
+            }
             state.waiting.clear();
             !state.prompts.is_empty()
         };
@@ -506,16 +573,23 @@ impl Host {
 
     async fn set_mode(&self, id: &str, mode: &str, cx: &ConnectionTo<Client>) -> Result<(), Error> {
         let live = self.live(id)?;
-        let Some(preset) = Preset::find(mode) else {
-            let known: Vec<&str> = modes::PRESETS.iter().map(|p| p.id).collect();
-            return Err(error(
-                Error::invalid_params(),
-                format!("unknown mode `{mode}`; the modes are {}", known.join(", ")),
-            ));
+        let configured = live.state().configured_policy.clone();
+        let (id, (approval, sandbox)) = match (Preset::find(mode), configured) {
+            (Some(preset), _) => (preset.id, preset.policies()),
+            (None, Some(policy)) if mode == modes::CONFIGURED => (modes::CONFIGURED, policy),
+            (None, configured) => {
+                let mut known: Vec<&str> = modes::PRESETS.iter().map(|p| p.id).collect();
+                if configured.is_some() {
+                    known.push(modes::CONFIGURED);
+                }
+                return Err(error(
+                    Error::invalid_params(),
+                    format!("unknown mode `{mode}`; the modes are {}", known.join(", ")),
+                ));
+            }
         };
-        let (approval, sandbox) = preset.policies();
         self.apply_policy(&live, approval, sandbox).await?;
-        live.state().mode = preset.id;
+        live.state().mode = id;
         let (_, options) = self.describe(&live);
         let _ = cx.send_notification(SessionNotification::new(
             live.id.clone(),
@@ -537,11 +611,33 @@ impl Host {
             sandbox_policy: Some(sandbox),
             ..TurnContextOverride::default()
         };
-        live.submitter
-            .submit(Op::OverrideTurnContext(change))
+        self.change_context(live, change).await
+    }
+
+    /// Change the session's context and wait until it has taken (or refused) the change.
+    async fn change_context(&self, live: &Live, change: TurnContextOverride) -> Result<(), Error> {
+        let n = live.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (change_id, barrier_id) = (format!("acp-change-{n}"), format!("acp-barrier-{n}"));
+        let (done, answer) = tokio::sync::oneshot::channel();
+        live.state().confirms.insert(
+            barrier_id.clone(),
+            Confirm {
+                change_id: change_id.clone(),
+                refused: None,
+                done,
+            },
+        );
+        let ended = || error(Error::internal_error(), "the session has ended");
+        let submit = |id: String, op: Op| live.submitter.submit_with_id(Submission { id, op });
+        submit(change_id, Op::OverrideTurnContext(change))
             .await
-            .map(|_| ())
-            .map_err(|_| error(Error::internal_error(), "the session has ended"))
+            .map_err(|_| ended())?;
+        submit(barrier_id, Op::GetPath).await.map_err(|_| ended())?;
+        match answer.await {
+            Ok(None) => Ok(()),
+            Ok(Some(refused)) => Err(error(Error::invalid_request(), refused)),
+            Err(_) => Err(ended()),
+        }
     }
 
     async fn set_config_option(
@@ -557,11 +653,7 @@ impl Host {
             ));
         };
         match &*req.config_id.0 {
-            "mode" => {
-                if &*value.0 != modes::CONFIGURED || live.state().configured.is_none() {
-                    self.set_mode(&req.session_id.0, &value.0, cx).await?;
-                }
-            }
+            "mode" => self.set_mode(&req.session_id.0, &value.0, cx).await?,
             "model" => {
                 let model = value.0.to_string();
                 let offered = self.factory.models().contains(&model) || live.state().model == model;
@@ -575,10 +667,7 @@ impl Host {
                     model: Some(model.clone()),
                     ..TurnContextOverride::default()
                 };
-                live.submitter
-                    .submit(Op::OverrideTurnContext(change))
-                    .await
-                    .map_err(|_| error(Error::internal_error(), "the session has ended"))?;
+                self.change_context(&live, change).await?;
                 live.state().model = model;
             }
             other => {
@@ -608,6 +697,7 @@ impl Host {
             let _ = live.submitter.submit(Op::Shutdown).await;
         }
         while let Some(event) = session.next_event().await {
+            let event_id = event.id;
             let msg = event.msg;
             let updates = translator.updates(&msg, Some(live.fs.as_ref())).await;
             // What a permission request shows: the call as the client was just told it.
@@ -647,14 +737,44 @@ impl Host {
                         .await;
                 }
                 EventMsg::TaskStarted { .. } => {
-                    // A turn whose prompt was cancelled before it began stops at once.
-                    let cancelled = live.state().prompts.front().is_some_and(|p| p.cancelled);
-                    if cancelled {
+                    let owed = {
+                        let mut state = live.state();
+                        state.turn = Some(event_id.clone());
+                        state.error = None;
+                        state
+                            .prompts
+                            .front_mut()
+                            .is_some_and(|p| std::mem::take(&mut p.owes_interrupt))
+                    };
+                    if owed {
                         let _ = live.submitter.interrupt().await;
                     }
                 }
                 EventMsg::Error { message } => {
-                    live.state().error = Some(message);
+                    let mut state = live.state();
+                    if let Some(confirm) = state
+                        .confirms
+                        .values_mut()
+                        .find(|c| c.change_id == event_id)
+                    {
+                        confirm.refused = Some(message);
+                    } else if state.turn.as_deref() == Some(event_id.as_str()) {
+                        state.error = Some(message);
+                    } else {
+                        // Not about a turn (a recording that failed, a refused answer): the
+                        // client sees it, and no prompt fails for it.
+                        drop(state);
+                        send(notice(
+                            agent_client_protocol::v1::schema::NoticeSeverity::Error,
+                            message,
+                        ));
+                    }
+                }
+                EventMsg::ConversationPath { .. } => {
+                    let confirm = live.state().confirms.remove(&event_id);
+                    if let Some(confirm) = confirm {
+                        let _ = confirm.done.send(confirm.refused);
+                    }
                 }
                 EventMsg::StreamError { message } => send(notice(
                     agent_client_protocol::v1::schema::NoticeSeverity::Warning,
@@ -740,6 +860,17 @@ impl Host {
     }
 
     async fn shutdown_all(&self) {
+        // Sessions still opening finish opening (their answers fail: the client is gone) and
+        // register their pumps first.
+        loop {
+            let opening: Vec<_> = lock(&self.opening).drain(..).collect();
+            if opening.is_empty() {
+                break;
+            }
+            for task in opening {
+                let _ = task.await;
+            }
+        }
         let sessions: Vec<Arc<Live>> = lock(&self.sessions).values().cloned().collect();
         for live in sessions {
             let _ = live.submitter.submit(Op::Shutdown).await;
@@ -757,6 +888,7 @@ impl Live {
         let (prompt, failure) = {
             let mut state = self.state();
             state.waiting.clear();
+            state.turn = None;
             (state.prompts.pop_front(), state.error.take())
         };
         let Some(prompt) = prompt else {
@@ -890,10 +1022,15 @@ fn input_items(blocks: Vec<ContentBlock>) -> Result<Vec<InputItem>, Error> {
         match block {
             ContentBlock::Text(t) => items.push(InputItem::Text { text: t.text }),
             ContentBlock::Image(image) => {
-                let url = if image.data.is_empty() {
-                    image.uri.unwrap_or_default()
-                } else {
-                    format!("data:{};base64,{}", image.mime_type, image.data)
+                let url = match (image.data.is_empty(), image.uri) {
+                    (false, _) => format!("data:{};base64,{}", image.mime_type, image.data),
+                    (true, Some(uri)) if !uri.is_empty() => uri,
+                    (true, _) => {
+                        return Err(error(
+                            Error::invalid_params(),
+                            "an image needs its data or a uri",
+                        ));
+                    }
                 };
                 items.push(InputItem::Image { image_url: url });
             }

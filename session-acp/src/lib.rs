@@ -15,7 +15,7 @@
 //! | `session/prompt` | `user_input`; answered `end_turn`, `cancelled`, `max_tokens` or `refusal` when the turn ends |
 //! | `session/update` | message and thought chunks, `tool_call` / `tool_call_update` (commands, patches as diffs, MCP tools), `plan`, `usage_update` |
 //! | `session/request_permission` | approval requests; allow once / always, reject once / always |
-//! | `session/cancel` | `interrupt`: the prompt answers `cancelled`, permission requests are withdrawn |
+//! | `session/cancel` | `interrupt`: the prompt answers `cancelled`; waiting approvals are answered by the interrupt, and the client's late answers are ignored |
 //! | `session/set_mode`, `session/set_config_option` | the approval presets `read-only`, `auto`, `full-access`; the model |
 //! | `fs/read_text_file`, `fs/write_text_file` | the patch tool's file system, where the client offers them |
 //!

@@ -5,5 +5,6 @@
 mod support;
 
 mod basics;
+mod races;
 mod sessions;
 mod tools;

@@ -18,7 +18,7 @@ use session_acp::acp::v1::{ConnectionTo, Responder};
 use session_acp::acp::{Agent, Client, Lines};
 use session_acp::{AgentInfo, LoadError, SessionFactory, SessionSetup};
 use session_core::services::{
-    JsonlRecorder, LinuxSandbox, ListFilter, ProcessShell, Recorder, SessionServices,
+    JsonlRecorder, LinuxSandbox, ListFilter, NoSandbox, ProcessShell, Recorder, SessionServices,
 };
 use session_core::{AskForApproval, SandboxPolicy, Session, SessionConfig};
 use session_testkit::{HandleModel, ModelHandle};
@@ -32,6 +32,8 @@ pub(crate) struct TestFactory {
     pub(crate) model: HandleModel,
     pub(crate) home: PathBuf,
     pub(crate) approval: AskForApproval,
+    /// Run without a sandbox that can enforce anything (as on a machine without Landlock).
+    pub(crate) unconfined: bool,
 }
 
 impl TestFactory {
@@ -39,10 +41,14 @@ impl TestFactory {
         let mut config = SessionConfig::new("test-model", setup.cwd.clone());
         config.session_id = Some(setup.session_id.clone());
         config.approval_policy = Some(self.approval);
-        config.sandbox_policy = Some(SandboxPolicy::WorkspaceWrite {
-            writable_roots: Vec::new(),
-            network_access: false,
-            exclude_tmp: false,
+        config.sandbox_policy = Some(if self.unconfined {
+            SandboxPolicy::DangerFullAccess
+        } else {
+            SandboxPolicy::WorkspaceWrite {
+                writable_roots: Vec::new(),
+                network_access: false,
+                exclude_tmp: false,
+            }
         });
         config.mcp_servers = setup.mcp_servers.clone();
         config.request_max_retries = 0;
@@ -53,8 +59,12 @@ impl TestFactory {
     fn services(&self, setup: &SessionSetup) -> SessionServices {
         let mut builder = SessionServices::builder(Arc::new(self.model.clone()))
             .recorder(Arc::new(JsonlRecorder::new(self.home.clone())))
-            .shell(Arc::new(ProcessShell::new()))
-            .sandbox(Arc::new(LinuxSandbox::new()));
+            .shell(Arc::new(ProcessShell::new()));
+        builder = if self.unconfined {
+            builder.sandbox(Arc::new(NoSandbox::new("no sandbox in this test")))
+        } else {
+            builder.sandbox(Arc::new(LinuxSandbox::new()))
+        };
         if let Some(fs) = &setup.fs {
             builder = builder.fs(fs.clone());
         }
@@ -152,6 +162,15 @@ impl Harness {
     }
 
     pub(crate) async fn connect_with(offer: Offer, approval: AskForApproval) -> Self {
+        Self::connect_full(offer, approval, false).await
+    }
+
+    /// Connect with sessions that have no enforcing sandbox when `unconfined`.
+    pub(crate) async fn connect_full(
+        offer: Offer,
+        approval: AskForApproval,
+        unconfined: bool,
+    ) -> Self {
         require_sandbox();
         let (model, handle) = HandleModel::new();
         let home = tempfile::tempdir().unwrap();
@@ -160,6 +179,7 @@ impl Harness {
             model,
             home: home.path().to_path_buf(),
             approval,
+            unconfined,
         });
         let (agent_out, client_in) = pipe();
         let (client_out, agent_in) = pipe();
