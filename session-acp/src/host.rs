@@ -796,6 +796,8 @@ impl Host {
         let orphans: Vec<Prompt> = {
             let mut state = live.state();
             state.ended = true;
+            // Changes still waiting for their barrier are answered "the session has ended".
+            state.confirms.clear();
             state.prompts.drain(..).collect()
         };
         for prompt in orphans {
