@@ -10,11 +10,14 @@
 
 #[path = "../../session-state/benches/support/harness.rs"]
 mod harness;
+#[path = "../tests/acp/pipe.rs"]
+mod pipe;
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use harness::{CountingAlloc, Figure, HeapWindow, Unit};
+use pipe::pipe;
 use session_acp::acp::schema::ProtocolVersion;
 use session_acp::acp::v1::ConnectionTo;
 use session_acp::acp::v1::schema::{
@@ -79,23 +82,6 @@ impl SessionFactory for Factory {
     async fn load(&self, setup: SessionSetup) -> Result<Session, LoadError> {
         Err(LoadError::NotFound(setup.session_id))
     }
-}
-
-type LineSink = std::pin::Pin<Box<dyn futures_util::Sink<String, Error = std::io::Error> + Send>>;
-type LineStream =
-    std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<String>> + Send>>;
-
-fn pipe() -> (LineSink, LineStream) {
-    let (tx, rx) = mpsc::unbounded_channel::<String>();
-    let sink = futures_util::sink::unfold(tx, |tx, line: String| async move {
-        tx.send(line)
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
-        Ok::<_, std::io::Error>(tx)
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|line| (Ok(line), rx))
-    });
-    (Box::pin(sink), Box::pin(stream))
 }
 
 /// A connected, initialized client and the agent serving it.

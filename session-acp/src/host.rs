@@ -159,11 +159,9 @@ pub(crate) async fn serve(
             .on_receive_request(
                 async move |req: NewSessionRequest, responder, cx| {
                     let host = h3.clone();
-                    let task =
-                        tokio::spawn(async move { host.new_session(req, responder, cx).await });
-                    let mut opening = lock(&h3.opening);
-                    opening.retain(|t| !t.is_finished());
-                    opening.push(task);
+                    h3.track_opening(tokio::spawn(async move {
+                        host.new_session(req, responder, cx).await;
+                    }));
                     Ok(())
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -171,11 +169,9 @@ pub(crate) async fn serve(
             .on_receive_request(
                 async move |req: LoadSessionRequest, responder, cx| {
                     let host = h4.clone();
-                    let task =
-                        tokio::spawn(async move { host.load_session(req, responder, cx).await });
-                    let mut opening = lock(&h4.opening);
-                    opening.retain(|t| !t.is_finished());
-                    opening.push(task);
+                    h4.track_opening(tokio::spawn(async move {
+                        host.load_session(req, responder, cx).await;
+                    }));
                     Ok(())
                 },
                 agent_client_protocol::on_receive_request!(),
@@ -229,6 +225,13 @@ pub(crate) async fn serve(
 }
 
 impl Host {
+    /// Keep a session-opening task, to be awaited at the end of input.
+    fn track_opening(&self, task: tokio::task::JoinHandle<()>) {
+        let mut opening = lock(&self.opening);
+        opening.retain(|t| !t.is_finished());
+        opening.push(task);
+    }
+
     fn initialize(&self, req: InitializeRequest) -> InitializeResponse {
         *lock(&self.client) = req.client_capabilities.clone();
         // We speak v1 only: a client asking for another version gets ours and decides.

@@ -24,6 +24,8 @@ use session_core::{AskForApproval, SandboxPolicy, Session, SessionConfig};
 use session_testkit::{HandleModel, ModelHandle};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::pipe::pipe;
+
 /// How long a test waits for anything before it fails (never a pass condition).
 pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -96,26 +98,6 @@ impl SessionFactory for TestFactory {
     fn models(&self) -> Vec<String> {
         vec!["test-model".to_owned(), "other-model".to_owned()]
     }
-}
-
-/// One end of a line pipe: what one side writes, the other reads.
-type LineSink = std::pin::Pin<Box<dyn futures_util::Sink<String, Error = std::io::Error> + Send>>;
-type LineStream =
-    std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<String>> + Send>>;
-
-fn pipe() -> (LineSink, LineStream) {
-    let (tx, rx) = mpsc::unbounded_channel::<String>();
-    let sink = futures_util::sink::unfold(tx, |tx, line: String| async move {
-        // Each frame is one JSON text, as a line of stdio would carry it.
-        assert!(!line.contains('\n'), "a frame spans lines: {line}");
-        tx.send(line)
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
-        Ok::<_, std::io::Error>(tx)
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|line| (Ok(line), rx))
-    });
-    (Box::pin(sink), Box::pin(stream))
 }
 
 /// A permission request the test answers.
