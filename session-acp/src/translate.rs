@@ -37,6 +37,15 @@ fn text(text: impl Into<String>) -> ContentBlock {
     ContentBlock::Text(TextContent::new(text))
 }
 
+/// How a call that ran ended.
+fn ended(ok: bool) -> ToolCallStatus {
+    if ok {
+        ToolCallStatus::Completed
+    } else {
+        ToolCallStatus::Failed
+    }
+}
+
 fn chunk(block: ContentBlock) -> ContentChunk {
     ContentChunk::new(block)
 }
@@ -116,11 +125,7 @@ impl Translator {
                 duration_ms,
                 ..
             } => {
-                let status = if *exit_code == 0 {
-                    ToolCallStatus::Completed
-                } else {
-                    ToolCallStatus::Failed
-                };
+                let status = ended(*exit_code == 0);
                 let mut fields =
                     ToolCallUpdateFields::new()
                         .status(status)
@@ -154,20 +159,14 @@ impl Translator {
                 stderr,
                 success,
             } => {
-                let status = if *success {
-                    ToolCallStatus::Completed
-                } else {
-                    ToolCallStatus::Failed
-                };
-                let said = if *success { stdout } else { stderr };
-                let fields = ToolCallUpdateFields::new()
+                let status = ended(*success);
+                let mut fields = ToolCallUpdateFields::new()
                     .status(status)
                     .raw_output(serde_json::json!({ "stdout": stdout, "stderr": stderr }));
-                let fields = if *success || said.is_empty() {
-                    fields
-                } else {
-                    fields.content(vec![ToolCallContent::from(text(said.clone()))])
-                };
+                // A failed patch shows why.
+                if !*success && !stderr.is_empty() {
+                    fields = fields.content(vec![ToolCallContent::from(text(stderr.clone()))]);
+                }
                 self.finish(call_id, fields)
             }
             EventMsg::McpApprovalRequest {
@@ -207,11 +206,7 @@ impl Translator {
                         .and_then(|r| r.get("isError"))
                         .and_then(serde_json::Value::as_bool)
                         .unwrap_or(false);
-                let status = if failed {
-                    ToolCallStatus::Failed
-                } else {
-                    ToolCallStatus::Completed
-                };
+                let status = ended(!failed);
                 let shown = match (error, result) {
                     (Some(error), _) => error.clone(),
                     (None, Some(result)) => mcp_text(result),
