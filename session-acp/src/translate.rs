@@ -367,12 +367,15 @@ fn exec_call(call_id: &str, command: &[String], cwd: &Path, status: ToolCallStat
             Some(script) => script.split_whitespace().collect(),
             None => command.iter().map(String::as_str).collect(),
         };
+        // Only files inside the workspace, as they resolve: a model naming `../../etc/passwd`
+        // or a symlink out must not make the editor open (follow) anything outside it.
+        let root = std::fs::canonicalize(cwd).ok();
         let locations: Vec<ToolCallLocation> = words
             .iter()
             .skip(1)
             .filter(|w| !w.starts_with('-'))
-            .map(|w| cwd.join(w))
-            .filter(|p| p.is_file())
+            .filter_map(|w| std::fs::canonicalize(cwd.join(w)).ok())
+            .filter(|p| p.is_file() && root.as_ref().is_some_and(|r| p.starts_with(r)))
             .map(ToolCallLocation::new)
             .collect();
         call = call.locations(locations);

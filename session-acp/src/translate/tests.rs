@@ -1,5 +1,7 @@
 //! Tests of the event translation.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use session_core::EventMsg;
 
 use super::*;
@@ -99,4 +101,24 @@ async fn a_replayed_patch_shows_its_changed_regions_at_absolute_paths() {
     let closing = t.updates(&end, None).await;
     assert!(matches!(closing.as_slice(),
         [SessionUpdate::ToolCallUpdate(u)] if u.fields.status == Some(ToolCallStatus::Failed)));
+}
+
+#[test]
+fn read_locations_stay_inside_the_workspace() {
+    let dir = tempfile::tempdir().unwrap();
+    let workspace = dir.path().join("ws");
+    std::fs::create_dir(&workspace).unwrap();
+    std::fs::write(workspace.join("in.txt"), "x").unwrap();
+    std::fs::write(dir.path().join("out.txt"), "secret").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("out.txt"), workspace.join("link.txt")).unwrap();
+    let argv: Vec<String> = ["cat", "in.txt", "../out.txt", "link.txt", "/etc/hostname"]
+        .iter()
+        .map(|w| (*w).to_owned())
+        .collect();
+    let call = exec_call("c", &argv, &workspace, ToolCallStatus::Pending);
+    let paths: Vec<PathBuf> = call.locations.iter().map(|l| l.path.clone()).collect();
+    assert_eq!(
+        paths,
+        [std::fs::canonicalize(workspace.join("in.txt")).unwrap()]
+    );
 }
