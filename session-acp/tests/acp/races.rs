@@ -12,12 +12,19 @@ use session_core::services::ScriptedResponse;
 
 use crate::support::{Harness, Offer, PATIENCE};
 
-/// Answer every model request with "ok" in the background.
+/// Answer model requests in the background: a request whose newest item says "first" is held until
+/// its turn gives up on it (so that turn is surely running when the cancel comes), every other
+/// one is answered "ok" at once.
 fn answer_everything(h: &mut Harness) -> tokio::task::JoinHandle<()> {
     let mut model = std::mem::replace(&mut h.model, session_testkit::HandleModel::new().1);
     tokio::spawn(async move {
-        while let Some(request) = model.next_request().await {
-            request.play(ScriptedResponse::new().text("ok", 1));
+        while let Some(mut request) = model.next_request().await {
+            let newest = request.request().input.parsed().last();
+            if format!("{newest:?}").contains("first") {
+                tokio::spawn(async move { request.cancelled().await });
+            } else {
+                request.play(ScriptedResponse::new().text("ok", 1));
+            }
         }
     })
 }
